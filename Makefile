@@ -1,0 +1,25 @@
+# Every target creates .venv on first use, so a fresh clone needs nothing but Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: build serve test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+build: $(STAMP)
+	$(PY) build.py build
+
+serve: $(STAMP)
+	$(PY) build.py serve
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+clean:
+	rm -rf _site .cache .pytest_cache

@@ -1,0 +1,108 @@
+"""Command line: commands, options, exit statuses and error reporting.
+
+Exit status: 0 success; 1 invalid content files (reported, skipped); 2 usage,
+configuration, template or output error. Nothing a user can cause prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jinja2
+
+from .config import ConfigError
+from .content import iter_problem_lines
+from .output import OutputError
+from .pipeline import BuildOptions, BuildResult, build
+
+EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+
+
+def _add_site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--content", type=Path, default=Path("content"), help="folder of article files (default: content)")
+    parser.add_argument("--config", type=Path, default=None, help="site settings file (default: site.yaml if present)")
+    parser.add_argument("--templates", type=Path, default=Path("templates"), help="template folder (default: templates)")
+    parser.add_argument("--drafts", action="store_true", help="include articles with 'published: false'")
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="build.py",
+        description="Build a static news-digest site from a folder of article files.",
+        epilog="With no command, 'build' runs with the defaults.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    build_cmd = commands.add_parser("build", help="build the site into the output folder")
+    _add_site_options(build_cmd)
+    build_cmd.add_argument("--output", type=Path, default=Path("_site"), help="output folder (default: _site)")
+    build_cmd.add_argument("--static", type=Path, default=Path("static"), help="asset folder copied to /static/ (default: static)")
+    build_cmd.add_argument("--strict", action="store_true", help="on any invalid content file, exit 1 without touching the output")
+    build_cmd.add_argument("--base-url", default=None, help="override base_url from the config")
+    check_cmd = commands.add_parser("check", help="validate content, config and templates; write nothing")
+    _add_site_options(check_cmd)
+    return parser
+
+
+def _options(args: argparse.Namespace) -> BuildOptions:
+    config = args.config
+    if config is None and Path("site.yaml").is_file():
+        config = Path("site.yaml")
+    return BuildOptions(
+        content=args.content,
+        output=getattr(args, "output", Path("_site")),
+        config=config,
+        templates=args.templates,
+        static=getattr(args, "static", Path("static")),
+        drafts=args.drafts,
+        strict=getattr(args, "strict", False),
+        base_url=getattr(args, "base_url", None),
+        write=args.command != "check",
+    )
+
+
+def run(options: BuildOptions) -> tuple[int, BuildResult | None]:
+    """Run one build and report on stderr; returns the exit status (and the result when it ran)."""
+    if not options.content.is_dir():
+        print(f"error: content folder not found: {options.content}", file=sys.stderr)
+        return EXIT_USAGE, None
+    try:
+        result = build(options)
+    except (ConfigError, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE, None
+    except jinja2.TemplateSyntaxError as exc:
+        print(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE, None
+    except jinja2.TemplateError as exc:
+        print(f"error: template error: {exc}", file=sys.stderr)
+        return EXIT_USAGE, None
+    for line in iter_problem_lines(result.problems):
+        print(line, file=sys.stderr)
+    return (EXIT_CONTENT if result.errors else EXIT_OK), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    if args.command is None:
+        args = make_parser().parse_args(["build", *(argv or [])])
+    options = _options(args)
+    try:
+        status, result = run(options)
+    except KeyboardInterrupt:
+        print("interrupted; the previous site was left as it was", file=sys.stderr)
+        return 130
+    if result is None:
+        return status
+    errors = len(result.errors)
+    summary = f"{errors} invalid file(s) skipped" if errors else "no problems"
+    if not options.write:
+        print(f"checked {result.pages} pages: {summary}")
+    elif result.stats is None:
+        print(f"not built (--strict): {summary}", file=sys.stderr)
+    else:
+        s = result.stats
+        print(f"built {result.pages} pages into {options.output} in {result.seconds:.2f}s "
+              f"({s.written} written, {s.unchanged} unchanged, {s.removed} removed); {summary}")
+    return status

@@ -1,0 +1,114 @@
+"""Site settings from ``site.yaml``, validated once so later stages can trust them."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+
+class ConfigError(Exception):
+    """An invalid configuration: the build cannot start (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the pipeline needs to know about the site, with safe defaults."""
+
+    title: str = "News Digest"
+    description: str = "The day's stories, grouped by topic."
+    base_url: str = "http://localhost:8000/"
+    language: str = "en"
+    timezone: str = "UTC"
+    page_size: int = 20
+    feed_size: int = 50
+    home_top: int = 7
+    home_topic_cards: int = 4
+    related_count: int = 5
+    topics: tuple[str, ...] = ()
+    max_file_size: int = 1024 * 1024
+
+    @property
+    def base_path(self) -> str:
+        """The path part of ``base_url`` ("/" or "/digest/"): every internal link starts with it."""
+        return urlsplit(self.base_url).path
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_base_url(self, base_url: str) -> Config:
+        return dataclasses.replace(self, base_url=_check_base_url(base_url))
+
+
+_INT_KEYS = {"page_size": 1, "feed_size": 1, "home_top": 1, "home_topic_cards": 0,
+             "related_count": 0, "max_file_size": 1}
+_STR_KEYS = {"title", "description", "language", "timezone"}
+
+
+def _check_base_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"base_url must be an absolute http(s) URL, got {value!r}")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def config_from_mapping(data: dict[str, Any]) -> Config:
+    """Validate a parsed ``site.yaml``; unknown keys are an error so typos do not pass silently."""
+    known = {f.name for f in dataclasses.fields(Config)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _INT_KEYS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < _INT_KEYS[key]:
+                raise ConfigError(f"{key} must be a whole number >= {_INT_KEYS[key]}, got {value!r}")
+            values[key] = value
+        elif key in _STR_KEYS:
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
+            values[key] = value.strip()
+        elif key == "base_url":
+            if not isinstance(value, str):
+                raise ConfigError(f"base_url must be a string, got {value!r}")
+            values[key] = _check_base_url(value)
+        elif key == "topics":
+            if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
+                raise ConfigError("topics must be a list of topic names")
+            values[key] = tuple(t.strip() for t in value)
+    config = Config(**values)
+    try:
+        config.tz
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown timezone {config.timezone!r}") from None
+    return config
+
+
+def load_config(path: Path | None) -> Config:
+    """Read ``site.yaml``; a missing default file means defaults, a named missing file is an error."""
+    if path is None:
+        return Config()
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"{mark.line + 1}:" if mark else ""
+        raise ConfigError(f"{path}:{line} invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: config must be a mapping of settings")
+    try:
+        return config_from_mapping(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None

@@ -1,0 +1,431 @@
+"""Load stage: find article files, parse their front matter and body, validate into records.
+
+Every string here is untrusted. A file that cannot become an :class:`Article` is
+reported as one ``path:line: message`` problem and skipped; the other files go on.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import frontmatter
+import markdown
+import nh3
+import yaml
+
+from .model import Article, Image, Provider, Story
+
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_YAML_NODES = 20_000  # far above any real article; stops alias bombs and huge lists early
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Only the tags plain YAML resolves by itself: no !!python/..., !!binary, !!set or custom tags.
+_ALLOWED_TAGS = frozenset(
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+_FM = frontmatter.YAMLHandler()
+# Characters XML 1.0 forbids, plus the C1 controls: never useful in text, dangerous in feeds.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_SPACE = re.compile(r"\s+")
+
+# Allow-list for HTML inside Markdown bodies (nh3: Rust's ammonia, fast and maintained).
+_BODY_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "dl", "dt", "em", "figcaption",
+    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "q", "s",
+    "small", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}
+_BODY_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "abbr": {"title"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem in one content file. Errors skip the file; warnings only drop a value."""
+
+    path: str
+    line: int
+    message: str
+    warning: bool = False
+
+    def __str__(self) -> str:
+        kind = "warning: " if self.warning else ""
+        return f"{self.path}:{self.line}: {kind}{self.message}"
+
+
+class _Invalid(Exception):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    articles: tuple[Article, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.warning)
+
+
+def find_article_files(content_dir: Path) -> tuple[list[Path], list[Problem]]:
+    """Every article file under ``content_dir``, sorted; links leading outside it are refused."""
+    root = content_dir.resolve()
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
+                continue
+            path = Path(dirpath, name)
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                problems.append(Problem(_rel(path, root), 1, "link leads outside the content folder; skipped"))
+                continue
+            found.append(path)
+    return found, problems
+
+
+def load_articles(
+    content_dir: Path, tz: tzinfo, *, drafts: bool = False, max_file_size: int = 1024 * 1024
+) -> LoadResult:
+    """Load every article under ``content_dir``; drafts are dropped unless ``drafts``."""
+    root = content_dir.resolve()
+    paths, problems = find_article_files(content_dir)
+    articles: list[Article] = []
+    for path in paths:
+        rel = _rel(path, root)
+        try:
+            data = path.read_bytes() if path.stat().st_size <= max_file_size else None
+        except OSError as exc:
+            problems.append(Problem(rel, 1, f"cannot read file: {exc.strerror}"))
+            continue
+        if data is None:
+            problems.append(Problem(rel, 1, f"file is larger than the {max_file_size} byte limit"))
+            continue
+        article, file_problems = parse_article(data, rel, tz)
+        problems.extend(file_problems)
+        if article is not None and (drafts or not article.draft):
+            articles.append(article)
+    return LoadResult(tuple(articles), tuple(problems))
+
+
+def parse_article(data: bytes, source: str, tz: tzinfo) -> tuple[Article | None, list[Problem]]:
+    """Parse one file's bytes. Returns the article (or None) and the problems found."""
+    warnings: list[Problem] = []
+    try:
+        text = _decode(data)
+        meta, node, body, offset = _split(text)
+        article = _validate(meta, _Lines(node, offset), body, source, tz, warnings)
+    except _Invalid as exc:
+        return None, [Problem(source, exc.line, exc.message)]
+    return article, warnings
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _decode(data: bytes) -> str:
+    if not data.strip():
+        raise _Invalid(1, "file is empty")
+    if b"\x00" in data:
+        raise _Invalid(1, "file is binary, not text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise _Invalid(line, "file is not valid UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split(text: str) -> tuple[dict[str, Any], yaml.Node, str, int]:
+    """Split front matter from body and parse it safely; ``offset`` is the file line before YAML line 1."""
+    if not _FM.detect(text):
+        raise _Invalid(1, "no YAML front matter: the file must start with a '---' line")
+    parts = _FM.FM_BOUNDARY.split(text, 2)
+    if len(parts) < 3:
+        raise _Invalid(1, "front matter is not closed by a '---' line")
+    before, fm, body = parts
+    offset = before.count("\n") + 1
+    loader = _YAML_LOADER(fm)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Invalid(offset + 1, "front matter is empty")
+        _check_nodes(node, offset)
+        meta = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = offset + mark.line + 1 if mark else offset + 1
+        raise _Invalid(line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise _Invalid(offset + 1, f"invalid YAML: {exc}") from None
+    except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
+        raise _Invalid(offset + 1, f"invalid YAML value: {exc}") from None
+    finally:
+        loader.dispose()
+    if not isinstance(meta, dict):
+        raise _Invalid(offset + 1, "front matter must be a mapping of keys to values")
+    return meta, node, body, offset
+
+
+def _check_nodes(root: yaml.Node, offset: int) -> None:
+    """Refuse aliases, non-standard tags and oversized documents before constructing anything."""
+    seen: set[int] = set()
+    stack = [root]
+    count = 0
+    while stack:
+        node = stack.pop()
+        line = offset + node.start_mark.line + 1
+        if id(node) in seen:
+            raise _Invalid(line, "YAML aliases (*name) are not allowed")
+        seen.add(id(node))
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise _Invalid(line, f"front matter has more than {MAX_YAML_NODES} values")
+        if node.tag not in _ALLOWED_TAGS:
+            raise _Invalid(line, f"YAML tag {node.tag!r} is not allowed")
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((value, key))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+
+
+class _Lines:
+    """Finds the file line of a value in the front matter by its key path, for messages."""
+
+    def __init__(self, node: yaml.Node, offset: int) -> None:
+        self.node = node
+        self.offset = offset
+
+    def __call__(self, *path: str | int) -> int:
+        node = self.node
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                match = [(k, v) for k, v in node.value if getattr(k, "value", None) == step]
+                if not match:
+                    break
+                key, node = match[0]
+                if step == path[-1] and isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+                    return self.offset + key.start_mark.line + 1
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+                node = node.value[step]
+            else:
+                break
+        return self.offset + node.start_mark.line + 1
+
+
+def clean_text(value: Any, *, multiline: bool = False) -> str:
+    """Text from content: no control characters, trimmed, and single-line unless ``multiline``."""
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    text = _CONTROL.sub("", str(value))
+    return text.strip() if multiline else _SPACE.sub(" ", text).strip()
+
+
+def safe_url(value: Any) -> str | None:
+    """The URL if it is an absolute http(s) URL with a host and no whitespace tricks, else None."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or any(ord(c) <= 0x20 or 0x7F <= ord(c) <= 0x9F or c == "\\" for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _number(value: Any, low: int, high: int) -> int | None:
+    """A whole number from an int, float or numeric string, clamped to [low, high]."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(str(value).strip()) if isinstance(value, str) else float(value)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return max(low, min(high, round(number)))
+
+
+def _datetime(value: Any, tz: tzinfo) -> datetime | None:
+    """An aware datetime from YAML's timestamp or an ISO 8601 string; zone-less means the site's zone."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def _domain(url: str | None) -> str:
+    host = (urlsplit(url).hostname or "") if url else ""
+    return host.removeprefix("www.")
+
+
+def _provider(value: Any, web_url: str | None) -> Provider | None:
+    raw = value if isinstance(value, dict) else {}
+    domain = clean_text(raw.get("domain")).lower().removeprefix("www.") or _domain(web_url)
+    name = clean_text(raw.get("name")) or domain
+    return Provider(name=name, domain=domain) if domain else None
+
+
+def _images(value: Any, lines: _Lines, path: tuple[str | int, ...], warn: Any) -> tuple[Image, ...]:
+    images = []
+    for index, raw in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(raw, dict):
+            continue
+        url = safe_url(raw.get("url"))
+        if url is None:
+            warn(lines(*path, index, "url"), "image url is not an http(s) URL; image left out")
+            continue
+        images.append(Image(
+            url=url,
+            width=_dimension(raw.get("width")),
+            height=_dimension(raw.get("height")),
+            alt=clean_text(raw.get("alt")),
+        ))
+    return tuple(images)
+
+
+def _dimension(value: Any) -> int | None:
+    number = _number(value, 0, 100_000)
+    return number or None
+
+
+def _related(value: Any, lines: _Lines, tz: tzinfo, warn: Any) -> tuple[Story, ...]:
+    stories = []
+    for index, raw in enumerate(value if isinstance(value, list) else []):
+        if not isinstance(raw, dict) or not clean_text(raw.get("title")):
+            warn(lines("related", index), "related story has no title; left out")
+            continue
+        url = safe_url(raw.get("webUrl"))
+        if url is None and raw.get("webUrl") is not None:
+            warn(lines("related", index, "webUrl"), "related webUrl is not an http(s) URL; link left out")
+        stories.append(Story(
+            title=clean_text(raw.get("title")),
+            web_url=url,
+            excerpt=clean_text(raw.get("excerpt")),
+            published=_datetime(raw.get("publishedDateTime"), tz),
+            provider=_provider(raw.get("provider"), url),
+            image=next(iter(_images(raw.get("images"), lines, ("related", index, "images"), warn)), None),
+        ))
+    return tuple(stories)
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    raw = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    topics: list[str] = []
+    for item in raw:
+        name = clean_text(item) if isinstance(item, (str, int, float)) else ""
+        if name and name.casefold() not in {t.casefold() for t in topics}:
+            topics.append(name)
+    return tuple(topics)
+
+
+def _published_flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "no", "off", "0")
+    return value is not False
+
+
+def render_body(body: str) -> str:
+    """Markdown body to HTML, then sanitized with an allow-list: content HTML is never trusted."""
+    if not body.strip():
+        return ""
+    html = markdown.markdown(_CONTROL.sub("", body), extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=_BODY_TAGS,
+        attributes=_BODY_ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _validate(
+    meta: dict[Any, Any], lines: _Lines, body: str, source: str, tz: tzinfo, warnings: list[Problem]
+) -> Article:
+    def warn(line: int, message: str) -> None:
+        warnings.append(Problem(source, line, message, warning=True))
+
+    title = clean_text(meta.get("title"))
+    if not title:
+        raise _Invalid(lines("title"), "missing or empty required field 'title'")
+    if "publishedDateTime" not in meta or meta["publishedDateTime"] in (None, ""):
+        raise _Invalid(lines("publishedDateTime"), "missing required field 'publishedDateTime'")
+    published = _datetime(meta["publishedDateTime"], tz)
+    if published is None:
+        raise _Invalid(lines("publishedDateTime"), f"'publishedDateTime' is not an ISO 8601 date: {clean_text(meta['publishedDateTime'])[:60]!r}")
+    if not meta.get("webUrl"):
+        raise _Invalid(lines("webUrl"), "missing or empty required field 'webUrl'")
+    web_url = safe_url(meta["webUrl"])
+    if web_url is None:
+        raise _Invalid(lines("webUrl"), "'webUrl' must be an absolute http(s) URL")
+    optional_urls = {}
+    for key in ("ampWebUrl", "cdnAmpWebUrl"):
+        optional_urls[key] = safe_url(meta.get(key))
+        if meta.get(key) and optional_urls[key] is None:
+            warn(lines(key), f"'{key}' is not an http(s) URL; left out")
+    scores = {}
+    for key in ("quality", "heat"):
+        scores[key] = _number(meta.get(key), 0, 100)
+        if meta.get(key) is not None and scores[key] is None:
+            warn(lines(key), f"'{key}' is not a number; ignored")
+    provider = _provider(meta.get("provider"), web_url)
+    assert provider is not None  # web_url always has a host
+    return Article(
+        source=source,
+        title=title,
+        published=published,
+        web_url=web_url,
+        provider=provider,
+        excerpt=clean_text(meta.get("excerpt")),
+        amp_url=optional_urls["ampWebUrl"],
+        cdn_amp_url=optional_urls["cdnAmpWebUrl"],
+        type=clean_text(meta.get("type")) or "article",
+        category=clean_text(meta.get("category")),
+        quality=scores["quality"],
+        heat=scores["heat"],
+        draft=not _published_flag(meta.get("published", True)),
+        topics=_topics(meta.get("topics")),
+        images=_images(meta.get("images"), lines, ("images",), warn),
+        related=_related(meta.get("related"), lines, tz, warn),
+        body_html=render_body(body),
+    )
+
+
+def iter_problem_lines(problems: tuple[Problem, ...]) -> Iterator[str]:
+    """Problems as the ``path:line: message`` lines printed on stderr, in file order."""
+    for problem in sorted(problems, key=lambda p: (p.path, p.line, p.message)):
+        yield str(problem)

@@ -1,0 +1,123 @@
+"""Plan stage: the complete list of pages, each a URL, a template and its context.
+
+The URL scheme lives here and only here; templates ask :func:`url_for` for links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .site import Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
+
+
+@dataclass(frozen=True)
+class Page:
+    url: str  # site-relative, starts with "/"; directory URLs end with "/"
+    template: str
+    context: dict[str, Any]
+
+    @property
+    def output_path(self) -> str:
+        """The file that serves this URL on any static host ("/a/" -> "a/index.html")."""
+        path = self.url.lstrip("/")
+        return path + "index.html" if not path or path.endswith("/") else path
+
+
+def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, page: int = 1) -> str:
+    """The site-relative URL of a post, topic or provider (and its n-th list page), or a named page."""
+    if isinstance(obj, Post):
+        return f"/{obj.day:%Y/%m/%d}/{obj.slug}/"
+    if isinstance(obj, (Topic, ProviderPage)):
+        obj = obj.ref
+    if isinstance(obj, TopicRef):
+        base = f"/topics/{obj.slug}/"
+    elif isinstance(obj, ProviderRef):
+        base = f"/providers/{obj.slug}/"
+    elif obj == "home":
+        base = "/"
+    else:
+        raise ValueError(f"no URL for {obj!r}")
+    return base if page <= 1 else f"{base}page/{page}/"
+
+
+@dataclass(frozen=True)
+class Pagination:
+    """Where a list page sits among its siblings; templates only print it."""
+
+    number: int
+    total: int
+    previous_url: str | None
+    next_url: str | None
+
+
+def _paginate(owner: Topic | ProviderPage, posts: tuple[Post, ...], size: int) -> list[tuple[str, tuple[Post, ...], Pagination]]:
+    total = max(1, -(-len(posts) // size))
+    pages = []
+    for number in range(1, total + 1):
+        pagination = Pagination(
+            number=number,
+            total=total,
+            previous_url=url_for(owner, number - 1) if number > 1 else None,
+            next_url=url_for(owner, number + 1) if number < total else None,
+        )
+        pages.append((url_for(owner, number), posts[(number - 1) * size : number * size], pagination))
+    return pages
+
+
+def plan_pages(site: Site) -> list[Page]:
+    """Every page of the site, in a fixed order (home, articles, topics, providers, 404)."""
+    config = site.config
+    common = {"nav_topics": tuple(topic.ref for topic in site.topics)}
+    pages = [
+        Page("/", "home.html", {
+            **common,
+            "title": config.title,
+            "description": config.description,
+            "top": site.top,
+            "sections": tuple((topic, topic.posts[: config.home_topic_cards]) for topic in site.topics),
+            "current_topic": None,
+        })
+    ]
+    for post in site.posts:
+        article = post.article
+        pages.append(Page(url_for(post), "article.html", {
+            **common,
+            "title": article.title,
+            "description": article.excerpt or article.title,
+            "post": post,
+            "related": site.related[article.web_url],
+            "current_topic": post.topics[0] if post.topics else None,
+        }))
+    for topic in site.topics:
+        for url, posts, pagination in _paginate(topic, topic.posts, config.page_size):
+            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
+            pages.append(Page(url, "topic.html", {
+                **common,
+                "title": f"{topic.ref.name}{suffix}",
+                "description": f"The latest {topic.ref.name} stories from {config.title}.",
+                "topic": topic,
+                "posts": posts,
+                "pagination": pagination,
+                "current_topic": topic.ref,
+            }))
+    for provider in site.providers:
+        for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
+            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
+            pages.append(Page(url, "provider.html", {
+                **common,
+                "title": f"{provider.ref.name}{suffix}",
+                "description": f"Stories from {provider.ref.name} ({provider.ref.domain}) on {config.title}.",
+                "provider": provider,
+                "posts": posts,
+                "pagination": pagination,
+                "current_topic": None,
+            }))
+    pages.append(Page("/404.html", "404.html", {
+        **common,
+        "title": "Page not found",
+        "description": "This page does not exist.",
+        "latest": site.posts[: config.home_topic_cards],
+        "current_topic": None,
+    }))
+    return pages

@@ -1,0 +1,75 @@
+"""``build()``: the whole program in one screen, chaining the stages.
+
+load (content) -> model (site) -> plan (pages) -> render -> write (output)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import Config, load_config
+from .content import Problem, load_articles
+from .output import SiteWriter, WriteStats, check_output_dir
+from .pages import plan_pages
+from .render import Renderer
+from .site import build_site
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    content: Path = Path("content")
+    output: Path = Path("_site")
+    config: Path | None = None
+    templates: Path = Path("templates")
+    static: Path = Path("static")
+    drafts: bool = False
+    strict: bool = False
+    base_url: str | None = None
+    write: bool = True  # False for `check`: everything but the writing
+
+
+@dataclass
+class BuildResult:
+    problems: tuple[Problem, ...] = ()
+    pages: int = 0
+    stats: WriteStats | None = None
+    seconds: float = 0.0
+    config: Config = field(default_factory=Config)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.warning)
+
+
+def build(options: BuildOptions) -> BuildResult:
+    """Build the site; raises ConfigError, OutputError or a Jinja TemplateError when it cannot."""
+    started = time.perf_counter()
+    config = load_config(options.config)
+    if options.base_url:
+        config = config.with_base_url(options.base_url)
+    if options.write:
+        check_output_dir(options.output, [options.content, options.templates, options.static])
+    loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size)
+    site = build_site(loaded.articles, config)
+    result = BuildResult(problems=loaded.problems + site.warnings, config=config)
+    pages = plan_pages(site)
+    renderer = Renderer(options.templates, config)
+    skip_writing = not options.write or (options.strict and result.errors)
+    writer = None if skip_writing else SiteWriter(options.output)
+    try:
+        for page in pages:
+            html = renderer.render(page)
+            if writer:
+                writer.add(page.output_path, html)
+        if writer:
+            writer.add_tree(options.static, "static")
+            result.stats = writer.commit()
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    result.pages = len(pages)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,64 @@
+"""Render stage: one Jinja environment (autoescape on, strict undefined); ``render(page) -> bytes``.
+
+Rendering is a pure function of the page and the templates, so the same input always
+gives the same bytes and pages can be rendered in any order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .config import Config
+from .pages import Page, url_for
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+class Renderer:
+    """Turns pages into HTML bytes with the site's templates."""
+
+    def __init__(self, templates_dir: Path, config: Config) -> None:
+        self.config = config
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(
+            human_date=self.human_date, iso_date=self.iso_date, absolute=self.absolute, href=self.link_path
+        )
+        self.env.globals.update(link=self.link, asset=self.asset, config=config)
+
+    def link(self, obj: Any, page: int = 1) -> str:
+        """Root-relative link under the base path, so a sub-path site works on any host."""
+        return self.link_path(url_for(obj, page))
+
+    def asset(self, path: str) -> str:
+        return f"{self.config.base_path}static/{path}"
+
+    def absolute(self, site_path: str) -> str:
+        """Absolute URL of a link made by :meth:`link` (for canonical URLs and sharing tags)."""
+        base = self.config.base_url
+        return base + site_path.removeprefix(self.config.base_path)
+
+    def human_date(self, moment: datetime) -> str:
+        local = moment.astimezone(self.config.tz)
+        return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
+
+    def iso_date(self, moment: datetime) -> str:
+        return moment.astimezone(self.config.tz).isoformat()
+
+    def render(self, page: Page) -> bytes:
+        template = self.env.get_template(page.template)
+        return template.render(page_url=self.link_path(page.url), **page.context).encode("utf-8")
+
+    def link_path(self, url: str) -> str:
+        """A site-relative URL ("/topics/ai/") as a link under the base path."""
+        return self.config.base_path + url.lstrip("/")
