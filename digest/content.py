@@ -153,7 +153,8 @@ def _decode(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise _Invalid(line, "file is not valid UTF-8") from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # Control characters are dropped before parsing: YAML would refuse the whole file for one.
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _split(text: str) -> tuple[dict[str, Any], yaml.Node, str, int]:
@@ -164,50 +165,49 @@ def _split(text: str) -> tuple[dict[str, Any], yaml.Node, str, int]:
     if len(parts) < 3:
         raise _Invalid(1, "front matter is not closed by a '---' line")
     before, fm, body = parts
-    offset = before.count("\n") + 1
+    offset = before.count("\n")  # fm starts with the rest of the opening "---" line
     loader = _YAML_LOADER(fm)
     try:
         node = loader.get_single_node()
         if node is None:
-            raise _Invalid(offset + 1, "front matter is empty")
+            raise _Invalid(offset + 2, "front matter is empty")
         _check_nodes(node, offset)
         meta = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = offset + mark.line + 1 if mark else offset + 1
+        line = offset + mark.line + 1 if mark else offset + 2
         raise _Invalid(line, f"invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise _Invalid(offset + 1, f"invalid YAML: {exc}") from None
+        raise _Invalid(offset + 2, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
-        raise _Invalid(offset + 1, f"invalid YAML value: {exc}") from None
+        raise _Invalid(offset + 2, f"invalid YAML value: {exc}") from None
     finally:
         loader.dispose()
     if not isinstance(meta, dict):
-        raise _Invalid(offset + 1, "front matter must be a mapping of keys to values")
+        raise _Invalid(offset + 2, "front matter must be a mapping of keys to values")
     return meta, node, body, offset
 
 
 def _check_nodes(root: yaml.Node, offset: int) -> None:
     """Refuse aliases, non-standard tags and oversized documents before constructing anything."""
     seen: set[int] = set()
-    stack = [root]
-    count = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, root.start_mark.line)]
     while stack:
-        node = stack.pop()
-        line = offset + node.start_mark.line + 1
+        node, mark_line = stack.pop()
+        line = offset + mark_line + 1
         if id(node) in seen:
             raise _Invalid(line, "YAML aliases (*name) are not allowed")
         seen.add(id(node))
-        count += 1
-        if count > MAX_YAML_NODES:
+        if len(seen) > MAX_YAML_NODES:
             raise _Invalid(line, f"front matter has more than {MAX_YAML_NODES} values")
         if node.tag not in _ALLOWED_TAGS:
             raise _Invalid(line, f"YAML tag {node.tag!r} is not allowed")
         if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                stack.extend((value, key))
+            for key, value in reversed(node.value):  # document order, so an alias is met after its anchor
+                stack.append((value, key.start_mark.line))
+                stack.append((key, key.start_mark.line))
         elif isinstance(node, yaml.SequenceNode):
-            stack.extend(reversed(node.value))
+            stack.extend((item, item.start_mark.line) for item in reversed(node.value))
 
 
 class _Lines:

@@ -142,7 +142,7 @@ def _topic_refs(articles: list[Article], config: Config) -> dict[str, TopicRef]:
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     for article in articles:
         for name in article.topics:
-            spellings[topic_key(name)][name] += 1
+            spellings[topic_key(name)][" ".join(name.split())] += 1
     configured = {topic_key(name): name for name in config.topics}
     refs: dict[str, TopicRef] = {}
     used: set[str] = set()

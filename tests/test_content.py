@@ -1,0 +1,173 @@
+"""Load stage: the seed loads as it is; every kind of broken file is one path:line problem."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.content import load_articles, parse_article, render_body, safe_url
+from tests.helpers import SEED, article_text, write_article
+
+UTC = ZoneInfo("UTC")
+
+
+def parse(text: str | bytes):
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_article(data, "a.md", UTC)
+
+
+def test_reference_file_loads_exactly_as_it_is():
+    article, problems = parse(SEED.read_bytes())
+    assert problems == []
+    assert article.title == "De Blasio calls for ‘clear standards’ for facial recognition tech for NYPD"
+    assert article.published == datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)
+    assert article.provider.name == "New York Post" and article.provider.domain == "nypost.com"
+    assert article.topics == ("Computer Vision", "AI")
+    assert article.quality == 57 and article.heat == 77 and not article.draft
+    assert article.images[0].width == 1200 and article.images[0].height == 800
+    assert article.amp_url.endswith("/amp/")
+    assert [s.provider.name for s in article.related] == ["City A.M.", "The Star"]
+    assert article.related[1].published == datetime(2020, 8, 18, 0, 46, tzinfo=timezone.utc)
+
+
+def test_secured_and_unknown_keys_are_not_kept():
+    article, _ = parse(SEED.read_bytes())
+    assert "cCzEkQ" not in repr(article)
+    article, _ = parse(article_text(unknownKey="<b>x</b>"))
+    assert "unknownKey" not in repr(article) and "<b>x</b>" not in repr(article)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("", 1, "file is empty"),
+        ("just text, no front matter\n", 1, "no YAML front matter"),
+        ("---\ntitle: x\n", 1, "not closed"),
+        ("---\n---\nbody\n", 2, "front matter is empty"),
+        ("---\n- a\n- b\n---\n", 2, "must be a mapping"),
+        ("---\ntitle: [unclosed\nwebUrl: x\n---\n", 3, "invalid YAML"),
+        ("---\ntitle: x\npublishedDateTime: 2024-01-01T00:00:00Z\nwebUrl: https://e.com/\ntitle2: !!python/object/apply:os.system ['ls']\n---\n", 5, "YAML tag"),
+        ("---\ntitle: !custom x\n---\n", 2, "YAML tag"),
+        ("---\na: &a [1, 2]\nb: *a\n---\n", 3, "aliases"),
+        (article_text(title=""), 2, "'title'"),
+        (article_text(title=None), 2, "'title'"),
+        (article_text(publishedDateTime=None), 2, "'publishedDateTime'"),
+        (article_text(publishedDateTime="yesterday"), 3, "not an ISO 8601 date"),
+        (article_text(webUrl=None), 2, "'webUrl'"),
+        (article_text(webUrl="javascript:alert(1)"), 4, "http(s) URL"),
+    ],
+)
+def test_broken_files_are_reported_with_their_line(text, line, message):
+    article, problems = parse(text)
+    assert article is None
+    assert len(problems) == 1
+    assert problems[0].line == line, str(problems[0])
+    assert message in problems[0].message
+    assert str(problems[0]).startswith(f"a.md:{line}: ")
+
+
+def test_invalid_utf8_and_binary_files_are_reported():
+    _, problems = parse(b"---\ntitle: caf\xe9\n---\n")
+    assert problems[0].line == 2 and "UTF-8" in problems[0].message
+    _, problems = parse(b"\x89PNG\r\n\x1a\n\x00\x00")
+    assert "binary" in problems[0].message
+
+
+def test_alias_bomb_is_refused_quickly():
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n" for i in range(9)
+    ) + "---\n"
+    article, problems = parse(bomb)
+    assert article is None and "aliases" in problems[0].message
+
+
+def test_dates_with_offsets_and_without_zone():
+    article, _ = parse(article_text(publishedDateTime="2024-05-01T10:00:00+05:30"))
+    assert article.published.utcoffset() == timedelta(hours=5, minutes=30)
+    article, _ = parse_article(article_text(publishedDateTime="2024-05-01 10:00").encode(), "a.md", ZoneInfo("Europe/Paris"))
+    assert article.published.tzinfo == ZoneInfo("Europe/Paris")
+    article, _ = parse(article_text(publishedDateTime="2024-05-01"))
+    assert article.published == datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def test_odd_but_valid_values_are_normalised():
+    article, problems = parse(article_text(
+        quality="57", heat=250, topics=" AI ",
+        images=[{"url": "https://e.com/a.jpg", "width": "-5", "height": "abc"}],
+    ))
+    assert article.quality == 57 and article.heat == 100
+    assert article.topics == ("AI",)
+    assert article.images[0].width is None and article.images[0].height is None
+    article, problems = parse(article_text(quality="high"))
+    assert article.quality is None and problems[0].warning and "'quality'" in problems[0].message
+
+
+@pytest.mark.parametrize("url", [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "vbscript:x", "data:text/html,x",
+    "//evil.example/x", "java\tscript:x", "https://exa mple.com/", "https:\\\\evil.com", "/relative", "ftp://e.com/",
+    "https://", "http://[::1", "https://e.com/\x00",
+])
+def test_unsafe_urls_are_refused(url):
+    assert safe_url(url) is None
+
+
+def test_safe_urls_are_kept():
+    assert safe_url(" https://e.com/a?b=1&c=2 ") == "https://e.com/a?b=1&c=2"
+    assert safe_url("HTTP://E.COM/") == "HTTP://E.COM/"
+
+
+def test_refused_image_and_related_urls_are_warnings_and_left_out():
+    article, problems = parse(article_text(
+        images=[{"url": "javascript:alert(1)"}, {"url": "https://e.com/ok.jpg"}],
+        related=[{"title": "R", "webUrl": "data:text/html,x"}],
+    ))
+    assert [i.url for i in article.images] == ["https://e.com/ok.jpg"]
+    assert article.related[0].web_url is None
+    assert all(p.warning for p in problems) and len(problems) == 2
+    assert problems[0].line == 7  # the images key line in article_text's layout
+
+
+def test_control_characters_are_removed_from_text():
+    article, _ = parse(article_text(title="Bad\x00 \x1btitle\x7f", excerpt="line\x0bbreak"))
+    assert article.title == "Bad title" and article.excerpt == "linebreak"
+
+
+def test_markdown_body_is_rendered_and_sanitized():
+    html = render_body(
+        "Hello **world** [ok](https://e.com) [bad](javascript:alert(1))\n\n"
+        "<script>alert(1)</script><img src=x onerror=alert(1)><iframe src='https://e.com'></iframe>"
+        "<p style='color:red' onclick='x()'>styled</p>"
+    )
+    assert "<strong>world</strong>" in html and 'href="https://e.com"' in html
+    for bad in ("<script", "onerror", "<iframe", "javascript:", "style=", "onclick"):
+        assert bad not in html
+
+
+def test_drafts_are_dropped_unless_asked(tmp_path: Path):
+    write_article(tmp_path, "a.md", webUrl="https://e.com/a", published=False)
+    write_article(tmp_path, "b.md", webUrl="https://e.com/b")
+    assert [a.web_url for a in load_articles(tmp_path, UTC).articles] == ["https://e.com/b"]
+    assert len(load_articles(tmp_path, UTC, drafts=True).articles) == 2
+
+
+def test_loader_finds_md_markdown_txt_recursively_and_skips_others(tmp_path: Path):
+    for i, name in enumerate(["a.md", "sub/b.markdown", "sub/deeper/c.txt", "d.html", ".hidden/e.md"]):
+        write_article(tmp_path, name, webUrl=f"https://e.com/{i}")
+    sources = sorted(a.source for a in load_articles(tmp_path, UTC).articles)
+    assert sources == ["a.md", "sub/b.markdown", "sub/deeper/c.txt"]
+
+
+def test_links_out_of_the_content_folder_and_large_files_are_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    outside = write_article(tmp_path, "outside.md", webUrl="https://e.com/out")
+    content.mkdir()
+    (content / "link.md").symlink_to(outside)
+    write_article(content, "big.md", body="x" * 5000, webUrl="https://e.com/big")
+    result = load_articles(content, UTC, max_file_size=2000)
+    assert result.articles == ()
+    messages = sorted(str(p) for p in result.problems)
+    assert messages[0].startswith("big.md:1: file is larger")
+    assert messages[1].startswith("link.md:1: link leads outside")

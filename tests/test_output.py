@@ -1,0 +1,46 @@
+"""Write stage: swap in atomically, remove stale pages, keep unchanged files, refuse dangerous folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from digest.output import OutputError, SiteWriter, check_output_dir
+
+
+def write(output: Path, files: dict[str, bytes]):
+    writer = SiteWriter(output)
+    for path, data in files.items():
+        writer.add(path, data)
+    return writer.commit()
+
+
+def test_stale_files_are_removed_and_unchanged_files_kept(tmp_path: Path):
+    out = tmp_path / "_site"
+    stats = write(out, {"index.html": b"a", "old/index.html": b"b"})
+    assert (stats.written, stats.unchanged, stats.removed) == (2, 0, 0)
+    inode = (out / "index.html").stat().st_ino
+    stats = write(out, {"index.html": b"a", "new/index.html": b"c"})
+    assert (stats.written, stats.unchanged, stats.removed) == (1, 1, 1)
+    assert not (out / "old").exists() and (out / "new/index.html").read_bytes() == b"c"
+    assert (out / "index.html").stat().st_ino == inode  # same file, same mtime: deploy syncs skip it
+
+
+def test_aborted_write_leaves_the_previous_site(tmp_path: Path):
+    out = tmp_path / "_site"
+    write(out, {"index.html": b"old"})
+    writer = SiteWriter(out)
+    writer.add("index.html", b"new")
+    writer.abort()
+    assert (out / "index.html").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+
+
+def test_dangerous_output_folders_are_refused(tmp_path: Path):
+    content = tmp_path / "content"
+    content.mkdir()
+    for bad in (tmp_path, content, content / "out", Path("/")):
+        with pytest.raises(OutputError):
+            check_output_dir(bad, [content])
+    check_output_dir(tmp_path / "_site", [content])

@@ -1,0 +1,34 @@
+"""Plan stage: the URL scheme and pagination."""
+
+from __future__ import annotations
+
+from digest.config import Config
+from digest.pages import Page, plan_pages, url_for
+from tests.test_site import art
+from digest.site import build_site
+
+
+def test_urls_follow_the_documented_scheme():
+    site = build_site((art(1, title="Hello, World!", topics=("Computer Vision",)),), Config())
+    post = site.posts[0]
+    assert url_for(post) == "/2024/05/01/hello-world/"
+    assert url_for(site.topics[0]) == "/topics/computer-vision/"
+    assert url_for(site.topics[0], 3) == "/topics/computer-vision/page/3/"
+    assert url_for(site.providers[0]) == "/providers/example-com/"
+    assert Page("/", "home.html", {}).output_path == "index.html"
+    assert Page("/a/b/", "x", {}).output_path == "a/b/index.html"
+    assert Page("/404.html", "x", {}).output_path == "404.html"
+
+
+def test_every_page_type_is_planned_and_paginated():
+    site = build_site(tuple(art(i) for i in range(45)), Config(page_size=20))
+    pages = plan_pages(site)
+    urls = [p.url for p in pages]
+    assert urls[0] == "/" and urls[-1] == "/404.html"
+    assert [u for u in urls if u.startswith("/topics/")] == ["/topics/ai/", "/topics/ai/page/2/", "/topics/ai/page/3/"]
+    assert len([p for p in pages if p.template == "article.html"]) == 45
+    assert len(set(urls)) == len(urls)
+    last = next(p for p in pages if p.url == "/topics/ai/page/3/")
+    assert len(last.context["posts"]) == 5
+    assert last.context["pagination"].previous_url == "/topics/ai/page/2/"
+    assert last.context["pagination"].next_url is None

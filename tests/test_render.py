@@ -1,0 +1,73 @@
+"""Render stage: autoescaping, links under a sub-path, dates in the site's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from digest.config import Config
+from digest.model import Image, Provider, Story
+from digest.pages import plan_pages
+from digest.render import Renderer
+from digest.site import build_site
+from tests.helpers import ROOT
+from tests.test_site import art
+
+
+def render_all(site):
+    renderer = Renderer(ROOT / "templates", site.config)
+    return {page.url: renderer.render(page).decode() for page in plan_pages(site)}
+
+
+def test_markup_in_content_is_escaped_everywhere():
+    evil = '"><script>alert(1)</script><img src=x onerror=alert(1)>'
+    site = build_site((art(
+        1, title=evil, excerpt=evil, provider=Provider(evil, "evil.com"), topics=(evil,),
+        images=(Image("https://e.com/i.jpg", alt=evil),),
+        related=(Story(evil, "https://other.com/x", provider=Provider(evil, "o.com")),),
+    ),), Config())
+    for url, html in render_all(site).items():
+        assert "<script>" not in html and "<img src=x" not in html, url
+        assert "onerror=alert(1)>" not in html.replace("onerror=alert(1)&gt;", ""), url
+
+
+def test_links_work_under_a_sub_path():
+    config = Config(base_url="https://user.github.io/digest/")
+    pages = render_all(build_site((art(1),), config))
+    home = pages["/"]
+    assert 'href="/digest/static/css/site.css"' in home
+    assert 'href="/digest/2024/05/01/story-1/"' in home
+    assert 'href="/digest/topics/ai/"' in home
+    assert '<link rel="canonical" href="https://user.github.io/digest/">' in home
+    assert 'href="/topics/' not in home and 'href="/2024' not in home
+
+
+def test_article_page_has_time_amp_link_source_link_and_sidebar():
+    site = build_site((art(1, amp_url="https://e.com/1/amp", related=(Story("Other", "https://o.com/x"),)),),
+                      Config(timezone="Europe/Paris"))
+    html = render_all(site)["/2024/05/01/story-1/"]
+    assert '<time datetime="2024-05-01T13:00:00+02:00">1 May 2024, 13:00</time>' in html
+    assert '<link rel="amphtml" href="https://e.com/1/amp">' in html
+    assert '<a class="button" href="https://e.com/1" rel="noopener noreferrer">' in html
+    assert 'href="https://o.com/x" rel="noopener noreferrer"' in html
+
+
+def test_cards_have_sized_lazy_images_with_alt():
+    site = build_site(tuple(art(i, images=(Image(f"https://e.com/{i}.jpg", 1200, 800),)) for i in range(3)), Config())
+    home = render_all(site)["/"]
+    assert home.count('loading="lazy"') >= 2 and home.count('fetchpriority="high"') == 1
+    assert 'width="1200" height="800"' in home
+
+
+def test_draft_is_marked():
+    html = render_all(build_site((art(1, draft=True),), Config()))["/2024/05/01/story-1/"]
+    assert 'class="draft-flag"' in html
+
+
+def test_rendering_is_deterministic():
+    site = build_site(tuple(art(i) for i in range(30)), Config())
+    assert render_all(site) == render_all(site)
+
+
+def test_human_date_is_locale_independent():
+    renderer = Renderer(ROOT / "templates", Config())
+    assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
