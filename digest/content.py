@@ -89,6 +89,10 @@ def find_article_files(content_dir: Path) -> tuple[list[Path], list[Problem]]:
     problems: list[Problem] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in dirnames:
+            link = Path(dirpath, name)
+            if link.is_symlink() and not link.resolve().is_relative_to(root):
+                problems.append(Problem(_rel(link, root), 1, "link leads outside the content folder; skipped"))
         for name in sorted(filenames):
             if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
                 continue
@@ -180,7 +184,7 @@ def _split(text: str) -> tuple[dict[str, Any], yaml.Node, str, int]:
     except yaml.YAMLError as exc:
         raise _Invalid(offset + 2, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except (ValueError, OverflowError) as exc:  # e.g. a timestamp like 2020-13-45
-        raise _Invalid(offset + 2, f"invalid YAML value: {exc}") from None
+        raise _Invalid(_bad_value_line(node, offset), f"invalid YAML value: {exc}") from None
     finally:
         loader.dispose()
     if not isinstance(meta, dict):
@@ -208,6 +212,24 @@ def _check_nodes(root: yaml.Node, offset: int) -> None:
                 stack.append((key, key.start_mark.line))
         elif isinstance(node, yaml.SequenceNode):
             stack.extend((item, item.start_mark.line) for item in reversed(node.value))
+
+
+def _bad_value_line(root: yaml.Node, offset: int) -> int:
+    """The line of the first scalar that fails to construct (only called once construction failed)."""
+    constructor = yaml.constructor.SafeConstructor()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                constructor.construct_object(node, deep=True)
+            except (ValueError, OverflowError):
+                return offset + node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(item for pair in reversed(node.value) for item in reversed(pair))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(reversed(node.value))
+    return offset + 2
 
 
 class _Lines:
@@ -293,9 +315,15 @@ def _domain(url: str | None) -> str:
     return host.removeprefix("www.")
 
 
+_HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
+
+
 def _provider(value: Any, web_url: str | None) -> Provider | None:
+    """The provider, keyed by a real host name: a domain that is not one falls back to the URL's host."""
     raw = value if isinstance(value, dict) else {}
-    domain = clean_text(raw.get("domain")).lower().removeprefix("www.") or _domain(web_url)
+    domain = clean_text(raw.get("domain")).lower().removeprefix("www.")
+    if not _HOSTNAME.fullmatch(domain):
+        domain = _domain(web_url)
     name = clean_text(raw.get("name")) or domain
     return Provider(name=name, domain=domain) if domain else None
 
