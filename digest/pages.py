@@ -6,6 +6,7 @@ The URL scheme lives here and only here; templates ask :func:`url_for` for links
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .site import Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
@@ -16,6 +17,8 @@ class Page:
     url: str  # site-relative, starts with "/"; directory URLs end with "/"
     template: str
     context: dict[str, Any]
+    updated: datetime | None = None  # newest story the page shows: the sitemap's lastmod
+    indexed: bool = True  # listed in the sitemap (the 404 page is not)
 
     @property
     def output_path(self) -> str:
@@ -24,8 +27,20 @@ class Page:
         return path + "index.html" if not path or path.endswith("/") else path
 
 
+# Files with fixed names: feeds, sitemaps and robots.txt (see digest/feeds.py).
+NAMED_FILES = {
+    "feed": "/feed.xml",
+    "json_feed": "/feed.json",
+    "sitemap": "/sitemap.xml",
+    "news_sitemap": "/news-sitemap.xml",
+    "robots": "/robots.txt",
+}
+
+
 def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, page: int = 1) -> str:
     """The site-relative URL of a post, topic or provider (and its n-th list page), or a named page."""
+    if isinstance(obj, str) and obj in NAMED_FILES:
+        return NAMED_FILES[obj]
     if isinstance(obj, Post):
         return f"/{obj.day:%Y/%m/%d}/{obj.slug}/"
     if isinstance(obj, (Topic, ProviderPage)):
@@ -39,6 +54,16 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, pag
     else:
         raise ValueError(f"no URL for {obj!r}")
     return base if page <= 1 else f"{base}page/{page}/"
+
+
+def topic_feed_url(topic: Topic | TopicRef) -> str:
+    """A topic's Atom feed sits beside its first list page."""
+    return url_for(topic) + "feed.xml"
+
+
+def absolute_url(base_url: str, url: str) -> str:
+    """A site-relative URL ("/topics/ai/") under ``base_url``, for feeds, sitemaps and sharing tags."""
+    return base_url + url.lstrip("/")
 
 
 @dataclass(frozen=True)
@@ -77,7 +102,7 @@ def plan_pages(site: Site) -> list[Page]:
             "top": site.top,
             "sections": tuple((topic, topic.posts[: config.home_topic_cards]) for topic in site.topics),
             "current_topic": None,
-        })
+        }, updated=site.posts[0].published if site.posts else None)
     ]
     for post in site.posts:
         article = post.article
@@ -88,7 +113,7 @@ def plan_pages(site: Site) -> list[Page]:
             "post": post,
             "related": site.related[article.web_url],
             "current_topic": post.topics[0] if post.topics else None,
-        }))
+        }, updated=post.published))
     for topic in site.topics:
         for url, posts, pagination in _paginate(topic, topic.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
@@ -100,7 +125,7 @@ def plan_pages(site: Site) -> list[Page]:
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": topic.ref,
-            }))
+            }, updated=posts[0].published if posts else None))
     for provider in site.providers:
         for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
@@ -112,12 +137,12 @@ def plan_pages(site: Site) -> list[Page]:
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": None,
-            }))
+            }, updated=posts[0].published if posts else None))
     pages.append(Page("/404.html", "404.html", {
         **common,
         "title": "Page not found",
         "description": "This page does not exist.",
         "latest": site.posts[: config.home_topic_cards],
         "current_topic": None,
-    }))
+    }, indexed=False))
     return pages

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .config import Config, load_config
 from .content import Problem, load_articles
+from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir
 from .pages import plan_pages
 from .render import Renderer
@@ -63,6 +64,9 @@ def build(options: BuildOptions) -> BuildResult:
             html = renderer.render(page)
             if writer:
                 writer.add(page.output_path, html)
+        for path, data in feed_files(site, pages):
+            if writer:
+                writer.add(path, data)
         if writer:
             writer.add_tree(options.static, "static")
             result.stats = writer.commit()
