@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from .meta import FeedLink, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
 
 
@@ -94,6 +95,12 @@ def plan_pages(site: Site) -> list[Page]:
     """Every page of the site, in a fixed order (home, articles, topics, providers, 404)."""
     config = site.config
     common = {"nav_topics": tuple(topic.ref for topic in site.topics)}
+
+    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, page: int = 1) -> str:
+        return absolute_url(config.base_url, url_for(obj, page))
+
+    feeds = (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
+             FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
     pages = [
         Page("/", "home.html", {
             **common,
@@ -102,6 +109,7 @@ def plan_pages(site: Site) -> list[Page]:
             "top": site.top,
             "sections": tuple((topic, topic.posts[: config.home_topic_cards]) for topic in site.topics),
             "current_topic": None,
+            "sharing": home_sharing(site.top, config, locate, feeds),
         }, updated=site.posts[0].published if site.posts else None)
     ]
     for post in site.posts:
@@ -113,10 +121,13 @@ def plan_pages(site: Site) -> list[Page]:
             "post": post,
             "related": site.related[article.web_url],
             "current_topic": post.topics[0] if post.topics else None,
+            "sharing": article_sharing(post, config, locate, feeds),
         }, updated=post.published))
     for topic in site.topics:
+        topic_feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.ref.name} · {config.title} (Atom)"),) + feeds
         for url, posts, pagination in _paginate(topic, topic.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
+            first = (pagination.number - 1) * config.page_size + 1
             pages.append(Page(url, "topic.html", {
                 **common,
                 "title": f"{topic.ref.name}{suffix}",
@@ -125,10 +136,12 @@ def plan_pages(site: Site) -> list[Page]:
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": topic.ref,
+                "sharing": collection_sharing(topic, topic.ref.name, posts, first, pagination.number, config, locate, topic_feeds),
             }, updated=posts[0].published if posts else None))
     for provider in site.providers:
         for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
+            first = (pagination.number - 1) * config.page_size + 1
             pages.append(Page(url, "provider.html", {
                 **common,
                 "title": f"{provider.ref.name}{suffix}",
@@ -137,6 +150,7 @@ def plan_pages(site: Site) -> list[Page]:
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": None,
+                "sharing": collection_sharing(provider, provider.ref.name, posts, first, pagination.number, config, locate, feeds),
             }, updated=posts[0].published if posts else None))
     pages.append(Page("/404.html", "404.html", {
         **common,
@@ -144,5 +158,6 @@ def plan_pages(site: Site) -> list[Page]:
         "description": "This page does not exist.",
         "latest": site.posts[: config.home_topic_cards],
         "current_topic": None,
+        "sharing": Sharing("website", feeds=feeds),
     }, indexed=False))
     return pages
