@@ -61,14 +61,6 @@ class SiteWriter:
             target.write_bytes(data)
             self.written += 1
 
-    def add_tree(self, source: Path, prefix: str) -> None:
-        """Stage a folder of assets (``static/``) under ``prefix``."""
-        if not source.is_dir():
-            return
-        for path in sorted(source.rglob("*")):
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts):
-                self.add(f"{prefix}/{path.relative_to(source).as_posix()}", path.read_bytes())
-
     def commit(self) -> WriteStats:
         """Swap the staged site in; the old one is deleted only after the new one is in place."""
         removed = 0

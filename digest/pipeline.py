@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .assets import load_assets
 from .config import Config, load_config
 from .content import Problem, load_articles
 from .feeds import feed_files
@@ -56,7 +57,8 @@ def build(options: BuildOptions) -> BuildResult:
     site = build_site(loaded.articles, config)
     result = BuildResult(problems=loaded.problems + site.warnings, config=config)
     pages = plan_pages(site)
-    renderer = Renderer(options.templates, config)
+    assets = load_assets(options.static)
+    renderer = Renderer(options.templates, config, assets)
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)
     try:
@@ -64,11 +66,10 @@ def build(options: BuildOptions) -> BuildResult:
             html = renderer.render(page)
             if writer:
                 writer.add(page.output_path, html)
-        for path, data in feed_files(site, pages):
+        for path, data in feed_files(site, pages) + list(assets.files):
             if writer:
                 writer.add(path, data)
         if writer:
-            writer.add_tree(options.static, "static")
             result.stats = writer.commit()
     except BaseException:
         if writer:

@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from .assets import Assets
 from .config import Config
 from .pages import Page, url_for
 
@@ -22,8 +23,9 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 class Renderer:
     """Turns pages into HTML bytes with the site's templates."""
 
-    def __init__(self, templates_dir: Path, config: Config) -> None:
+    def __init__(self, templates_dir: Path, config: Config, assets: Assets) -> None:
         self.config = config
+        self.assets = assets
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(templates_dir)),
             autoescape=True,
@@ -41,7 +43,8 @@ class Renderer:
         return self.link_path(url_for(obj, page))
 
     def asset(self, path: str) -> str:
-        return f"{self.config.base_path}static/{path}"
+        """The link to a file of static/ under its fingerprinted name ("css/site.css" -> ".../site.3f2a9c1b.css")."""
+        return f"{self.config.base_path}static/{self.assets.published_name(path)}"
 
     def absolute(self, site_path: str) -> str:
         """Absolute URL of a link made by :meth:`link` (for canonical URLs and sharing tags)."""

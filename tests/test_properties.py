@@ -12,6 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from digest.assets import load_assets
 from digest.config import Config
 from digest.content import parse_article
 from digest.pages import plan_pages
@@ -20,7 +21,7 @@ from digest.site import build_site
 from tests.helpers import ROOT
 from tests.html_safety import injection_problems
 
-RENDERER = Renderer(ROOT / "templates", Config())
+RENDERER = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
 ATTACKS = [
     "<script>alert(1)</script>", '"><img src=x onerror=alert(1)>', "' onmouseover='alert(1)", "</script><script>x()</script>",
     "javascript:alert(1)", " JaVaScRiPt:alert(1)", "data:text/html,<script>x</script>", "vbscript:x", "//evil.example",

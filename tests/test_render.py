@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
+from digest.assets import load_assets
 from digest.config import Config
 from digest.model import Image, Provider, Story
 from digest.pages import plan_pages
@@ -14,7 +16,7 @@ from tests.test_site import art
 
 
 def render_all(site):
-    renderer = Renderer(ROOT / "templates", site.config)
+    renderer = Renderer(ROOT / "templates", site.config, load_assets(ROOT / "static"))
     return {page.url: renderer.render(page).decode() for page in plan_pages(site)}
 
 
@@ -34,7 +36,7 @@ def test_links_work_under_a_sub_path():
     config = Config(base_url="https://user.github.io/digest/")
     pages = render_all(build_site((art(1),), config))
     home = pages["/"]
-    assert 'href="/digest/static/css/site.css"' in home
+    assert re.search(r'href="/digest/static/css/site\.[0-9a-f]{8}\.css"', home)
     assert 'href="/digest/2024/05/01/story-1/"' in home
     assert 'href="/digest/topics/ai/"' in home
     assert '<link rel="canonical" href="https://user.github.io/digest/">' in home
@@ -69,5 +71,5 @@ def test_rendering_is_deterministic():
 
 
 def test_human_date_is_locale_independent():
-    renderer = Renderer(ROOT / "templates", Config())
+    renderer = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
     assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
