@@ -6,10 +6,12 @@ The URL scheme lives here and only here; templates ask :func:`url_for` for links
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from .meta import FeedLink, Sharing, article_sharing, collection_sharing, home_sharing
+from .archive import Archive, Period, build_archive, neighbours
+from .config import Config
+from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
 
 
@@ -36,10 +38,23 @@ NAMED_FILES = {
     "news_sitemap": "/news-sitemap.xml",
     "robots": "/robots.txt",
 }
+# Index pages with fixed names.
+NAMED_PAGES = {
+    "home": "/",
+    "providers": "/providers/",
+}
 
 
-def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, page: int = 1) -> str:
-    """The site-relative URL of a post, topic or provider (and its n-th list page), or a named page."""
+_PERIOD_FOLDERS = {"year": "/{:%Y}/", "month": "/{:%Y/%m}/", "day": "/{:%Y/%m/%d}/"}
+
+
+def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | date | str, page: int = 1) -> str:
+    """The site-relative URL of a post, topic, provider, archive period or day (and its n-th list
+    page), or a named page.
+
+    Articles sit one folder below their day page (``/2020/08/17/<slug>/``); a slug is never
+    ``page`` (see ``site.slugify``), so an article cannot shadow the day's ``page/<n>/`` folders.
+    """
     if isinstance(obj, str) and obj in NAMED_FILES:
         return NAMED_FILES[obj]
     if isinstance(obj, Post):
@@ -50,8 +65,12 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, pag
         base = f"/topics/{obj.slug}/"
     elif isinstance(obj, ProviderRef):
         base = f"/providers/{obj.slug}/"
-    elif obj == "home":
-        base = "/"
+    elif isinstance(obj, Period):
+        base = _PERIOD_FOLDERS[obj.kind].format(obj.start)
+    elif type(obj) is date:  # a datetime would carry its own time zone: only local days are accepted
+        base = _PERIOD_FOLDERS["day"].format(obj)
+    elif isinstance(obj, str) and obj in NAMED_PAGES:
+        base = NAMED_PAGES[obj]
     else:
         raise ValueError(f"no URL for {obj!r}")
     return base if page <= 1 else f"{base}page/{page}/"
@@ -77,7 +96,7 @@ class Pagination:
     next_url: str | None
 
 
-def _paginate(owner: Topic | ProviderPage, posts: tuple[Post, ...], size: int) -> list[tuple[str, tuple[Post, ...], Pagination]]:
+def _paginate(owner: Topic | ProviderPage | Period, posts: tuple[Post, ...], size: int) -> list[tuple[str, tuple[Post, ...], Pagination]]:
     total = max(1, -(-len(posts) // size))
     pages = []
     for number in range(1, total + 1):
@@ -92,11 +111,15 @@ def _paginate(owner: Topic | ProviderPage, posts: tuple[Post, ...], size: int) -
 
 
 def plan_pages(site: Site) -> list[Page]:
-    """Every page of the site, in a fixed order (home, articles, topics, providers, 404)."""
+    """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404)."""
     config = site.config
-    common = {"nav_topics": tuple(topic.ref for topic in site.topics)}
+    archive = build_archive(site.posts)
+    common = {
+        "nav_topics": tuple(topic.ref for topic in site.topics),
+        "nav_archive": archive.years[0] if archive.years else None,
+    }
 
-    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | str, page: int = 1) -> str:
+    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
         return absolute_url(config.base_url, url_for(obj, page))
 
     feeds = (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
@@ -147,11 +170,21 @@ def plan_pages(site: Site) -> list[Page]:
                 "title": f"{provider.ref.name}{suffix}",
                 "description": f"Stories from {provider.ref.name} ({provider.ref.domain}) on {config.title}.",
                 "provider": provider,
+                "topic_counts": topic_counts(provider.posts),
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": None,
                 "sharing": collection_sharing(provider, provider.ref.name, posts, first, pagination.number, config, locate, feeds),
             }, updated=posts[0].published if posts else None))
+    pages.append(Page(url_for("providers"), "providers.html", {
+        **common,
+        "title": "Sources",
+        "description": f"Every outlet whose stories appear on {config.title}, with its number of stories.",
+        "providers": tuple(sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug))),
+        "current_topic": None,
+        "sharing": Sharing("website", feeds=feeds),
+    }, updated=site.posts[0].published if site.posts else None))
+    pages += _archive_pages(archive, config, common, locate, feeds)
     pages.append(Page("/404.html", "404.html", {
         **common,
         "title": "Page not found",
@@ -161,3 +194,62 @@ def plan_pages(site: Site) -> list[Page]:
         "sharing": Sharing("website", feeds=feeds),
     }, indexed=False))
     return pages
+
+
+def topic_counts(posts: tuple[Post, ...]) -> tuple[tuple[TopicRef, int], ...]:
+    """How many of ``posts`` carry each topic: most first, ties by topic name."""
+    counts: dict[TopicRef, int] = {}
+    for post in posts:
+        for ref in post.topics:
+            counts[ref] = counts.get(ref, 0) + 1
+    return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].name.casefold(), kv[0].slug)))
+
+
+def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], locate: Locate,
+                   feeds: tuple[FeedLink, ...]) -> list[Page]:
+    """Year and month indexes (their months and days, with counts) and paginated day pages."""
+    pages = []
+    for periods in (archive.years, archive.months):
+        for index, period in enumerate(periods):
+            newer, older = neighbours(periods, index)
+            pages.append(Page(url_for(period), "archive.html", {
+                **common,
+                "title": period.label,
+                "description": f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}.",
+                "period": period,
+                "children": archive.within(period),
+                "newer": newer,
+                "older": older,
+                "trail": _trail(archive, period),
+                "current_topic": None,
+                "sharing": Sharing("website", feeds=feeds),
+            }, updated=period.posts[0].published))
+    for index, day in enumerate(archive.days):
+        newer, older = neighbours(archive.days, index)
+        for url, posts, pagination in _paginate(day, day.posts, config.page_size):
+            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
+            first = (pagination.number - 1) * config.page_size + 1
+            pages.append(Page(url, "day.html", {
+                **common,
+                "title": f"{day.label}{suffix}",
+                "description": f"The {len(day.posts)} {'story' if len(day.posts) == 1 else 'stories'} of {day.label}.",
+                "period": day,
+                "posts": posts,
+                "pagination": pagination,
+                "newer": newer,
+                "older": older,
+                "trail": _trail(archive, day),
+                "current_topic": None,
+                "sharing": collection_sharing(day, day.label, posts, first, pagination.number, config, locate, feeds),
+            }, updated=posts[0].published))
+    return pages
+
+
+def _trail(archive: Archive, period: Period) -> tuple[Period, ...]:
+    """The larger periods holding ``period`` (its year, then its month), for breadcrumbs."""
+    year = next(y for y in archive.years if y.start.year == period.start.year)
+    if period.kind == "year":
+        return ()
+    if period.kind == "month":
+        return (year,)
+    return (year, next(m for m in archive.within(year) if m.start.month == period.start.month))

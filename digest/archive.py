@@ -1,0 +1,79 @@
+"""Date archives: the posts grouped by day, month and year of publication in the site's time zone.
+
+A pure function of the posts (each already carries its local ``day``), so archives are rebuilt
+in full on every build and always agree with the article URLs, whose date folders are the
+same days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from .site import Post
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+KINDS = ("year", "month", "day")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """One day, month or year of the archive and its posts, newest first."""
+
+    kind: str  # one of KINDS
+    start: date  # the period's first day
+    posts: tuple[Post, ...]
+
+    @property
+    def label(self) -> str:
+        """How the period is named on its page: "17 August 2020", "August 2020", "2020"."""
+        if self.kind == "year":
+            return str(self.start.year)
+        month = f"{MONTHS[self.start.month - 1]} {self.start.year}"
+        return month if self.kind == "month" else f"{self.start.day} {month}"
+
+
+@dataclass(frozen=True, slots=True)
+class Archive:
+    """Every period that has posts, newest first, per kind."""
+
+    years: tuple[Period, ...]
+    months: tuple[Period, ...]
+    days: tuple[Period, ...]
+
+    def within(self, period: Period) -> tuple[Period, ...]:
+        """The periods one level down: the months of a year, the days of a month (newest first)."""
+        if period.kind == "year":
+            return tuple(m for m in self.months if m.start.year == period.start.year)
+        if period.kind == "month":
+            return tuple(d for d in self.days if d.start.replace(day=1) == period.start)
+        return ()
+
+
+def build_archive(posts: Iterable[Post]) -> Archive:
+    """Group posts (newest first) by their local day, month and year; each group stays newest first."""
+    by_day: dict[date, list[Post]] = defaultdict(list)
+    for post in posts:
+        by_day[post.day].append(post)
+    days = tuple(Period("day", day, tuple(by_day[day])) for day in sorted(by_day, reverse=True))
+    months = _merge(days, "month", lambda d: d.replace(day=1))
+    years = _merge(months, "year", lambda d: d.replace(month=1, day=1))
+    return Archive(years, months, days)
+
+
+def _merge(periods: Sequence[Period], kind: str, start_of: Callable[[date], date]) -> tuple[Period, ...]:
+    """Concatenate consecutive (newest-first) periods that fall in the same larger period."""
+    merged: dict[date, list[Post]] = {}
+    for period in periods:
+        merged.setdefault(start_of(period.start), []).extend(period.posts)
+    return tuple(Period(kind, start, tuple(items)) for start, items in merged.items())
+
+
+def neighbours(periods: Sequence[Period], index: int) -> tuple[Period | None, Period | None]:
+    """The next newer and next older period of the same kind that has posts (None at either end)."""
+    newer = periods[index - 1] if index > 0 else None
+    older = periods[index + 1] if index + 1 < len(periods) else None
+    return newer, older
