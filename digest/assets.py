@@ -41,14 +41,20 @@ class Assets:
             raise AssetError(f"asset({path!r}): no such file in static/") from None
 
 
-def load_assets(folder: Path, prefix: str = "static") -> Assets:
-    """Read ``folder`` (hidden files skipped) and name every file after a hash of its content."""
+def load_assets(*folders: Path, prefix: str = "static") -> Assets:
+    """Read the ``folders`` (hidden files skipped) and name every file after a hash of its content.
+
+    A file in an earlier folder replaces one of the same path in a later folder: the user's
+    static folder comes first, the default theme's last.
+    """
     sources: dict[str, bytes] = {}
-    if folder.is_dir():
-        for path in sorted(folder.rglob("*")):
-            rel = path.relative_to(folder).as_posix()
-            if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
-                sources[rel] = path.read_bytes()
+    for folder in reversed(folders):
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*")):
+                rel = path.relative_to(folder).as_posix()
+                if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
+                    sources[rel] = path.read_bytes()
+    sources = dict(sorted(sources.items()))
     names: dict[str, str] = {}
     published: dict[str, bytes] = {}
 

@@ -23,7 +23,8 @@ EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 def _add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--content", type=Path, default=Path("content"), help="folder of article files (default: content)")
     parser.add_argument("--config", type=Path, default=None, help="site settings file (default: site.yaml if present)")
-    parser.add_argument("--templates", type=Path, default=Path("templates"), help="template folder (default: templates)")
+    parser.add_argument("--templates", type=Path, default=None,
+                        help="folder of templates that override the default theme's (default: templates, if present)")
     parser.add_argument("--drafts", action="store_true", help="include articles with 'published: false'")
 
 
@@ -37,12 +38,20 @@ def make_parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
     _add_site_options(build_cmd)
     build_cmd.add_argument("--output", type=Path, default=Path("_site"), help="output folder (default: _site)")
-    build_cmd.add_argument("--static", type=Path, default=Path("static"), help="asset folder copied to /static/ (default: static)")
+    build_cmd.add_argument("--static", type=Path, default=None,
+                           help="folder of assets added over the default theme's /static/ (default: static, if present)")
     build_cmd.add_argument("--strict", action="store_true", help="on any invalid content file, exit 1 without touching the output")
     build_cmd.add_argument("--base-url", default=None, help="override base_url from the config")
     check_cmd = commands.add_parser("check", help="validate content, config and templates; write nothing")
     _add_site_options(check_cmd)
     return parser
+
+
+def _theme_folder(given: Path | None, default: Path) -> Path | None:
+    """The folder layered over the default theme: the one given, else ``default`` when it exists."""
+    if given is not None:
+        return given
+    return default if default.is_dir() else None
 
 
 def _options(args: argparse.Namespace) -> BuildOptions:
@@ -53,8 +62,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         content=args.content,
         output=getattr(args, "output", Path("_site")),
         config=config,
-        templates=args.templates,
-        static=getattr(args, "static", Path("static")),
+        templates=_theme_folder(args.templates, Path("templates")),
+        static=_theme_folder(getattr(args, "static", None), Path("static")),
         drafts=args.drafts,
         strict=getattr(args, "strict", False),
         base_url=getattr(args, "base_url", None),
@@ -64,9 +73,10 @@ def _options(args: argparse.Namespace) -> BuildOptions:
 
 def run(options: BuildOptions) -> tuple[int, BuildResult | None]:
     """Run one build and report on stderr; returns the exit status (and the result when it ran)."""
-    if not options.content.is_dir():
-        print(f"error: content folder not found: {options.content}", file=sys.stderr)
-        return EXIT_USAGE, None
+    for name, folder in (("content", options.content), ("templates", options.templates), ("static", options.static)):
+        if folder is not None and not folder.is_dir():
+            print(f"error: {name} folder not found: {folder}", file=sys.stderr)
+            return EXIT_USAGE, None
     try:
         result = build(options)
     except (ConfigError, OutputError) as exc:

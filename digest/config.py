@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ class Config:
     home_topic_cards: int = 4
     related_count: int = 5
     topics: tuple[str, ...] = ()
+    stylesheets: tuple[str, ...] = ()  # extra CSS files under static/, linked after the theme's own
     max_file_size: int = 1024 * 1024
 
     @property
@@ -48,6 +50,8 @@ class Config:
 
 _INT_KEYS = {"page_size": 1, "feed_size": 1, "home_top": 1, "home_topic_cards": 0,
              "related_count": 0, "max_file_size": 1}
+# A path below static/: plain segments, no "..", no leading slash, no URL.
+_ASSET_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.css")
 _STR_KEYS = {"title", "description", "language", "timezone"}
 
 
@@ -83,6 +87,10 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
                 raise ConfigError("topics must be a list of topic names")
             values[key] = tuple(t.strip() for t in value)
+        elif key == "stylesheets":
+            if not isinstance(value, list) or not all(isinstance(s, str) and _ASSET_PATH.fullmatch(s) for s in value):
+                raise ConfigError("stylesheets must be a list of .css paths under static/, such as css/custom.css")
+            values[key] = tuple(value)
     config = Config(**values)
     try:
         config.tz

@@ -17,6 +17,7 @@ from .output import SiteWriter, WriteStats, check_output_dir
 from .pages import plan_pages
 from .render import Renderer
 from .site import build_site
+from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class BuildOptions:
     content: Path = Path("content")
     output: Path = Path("_site")
     config: Path | None = None
-    templates: Path = Path("templates")
-    static: Path = Path("static")
+    templates: Path | None = None  # a folder whose templates override the default theme's
+    static: Path | None = None  # a folder whose files are added to, or replace, the default theme's
     drafts: bool = False
     strict: bool = False
     base_url: str | None = None
@@ -52,12 +53,13 @@ def build(options: BuildOptions) -> BuildResult:
     if options.base_url:
         config = config.with_base_url(options.base_url)
     if options.write:
-        check_output_dir(options.output, [options.content, options.templates, options.static])
+        theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
+        check_output_dir(options.output, [options.content, *theme_folders])
     loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size)
     site = build_site(loaded.articles, config)
     result = BuildResult(problems=loaded.problems + site.warnings, config=config)
     pages = plan_pages(site)
-    assets = load_assets(options.static)
+    assets = load_assets(*layers(options.static, DEFAULT_STATIC))
     renderer = Renderer(options.templates, config, assets)
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)

@@ -15,6 +15,7 @@ import jinja2
 from .assets import Assets
 from .config import Config
 from .pages import Page, url_for
+from .theme import template_loader
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -23,11 +24,11 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 class Renderer:
     """Turns pages into HTML bytes with the site's templates."""
 
-    def __init__(self, templates_dir: Path, config: Config, assets: Assets) -> None:
+    def __init__(self, templates_dir: Path | None, config: Config, assets: Assets) -> None:
         self.config = config
         self.assets = assets
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir)),
+            loader=template_loader(templates_dir),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,

@@ -94,9 +94,8 @@ def test_pages_link_the_fingerprinted_stylesheet_and_only_hashed_files_are_publi
 def test_a_template_asking_for_a_missing_asset_fails_the_build_cleanly(tmp_path: Path):
     project = tmp_path / "project"
     shutil.copytree(ROOT / "templates", project / "templates")
-    shutil.copytree(ROOT / "static", project / "static")
-    (project / "static" / "css" / "site.css").unlink()
+    (project / "templates" / "404.html").write_text('<link rel="stylesheet" href="{{ asset(\'css/nope.css\') }}">')
     write_article(project / "content", "a.md")
     result = run_build("build", cwd=project)
     assert result.returncode == 2
-    assert "css/site.css" in result.stderr and "Traceback" not in result.stderr
+    assert "css/nope.css" in result.stderr and "Traceback" not in result.stderr
