@@ -12,12 +12,14 @@ from pathlib import Path
 
 import jinja2
 
-from .config import ConfigError
-from .content import iter_problem_lines
+from . import imagecache
+from .config import ConfigError, load_config
+from .content import iter_problem_lines, load_articles
 from .output import OutputError
 from .pipeline import BuildOptions, BuildResult, build
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
+DEFAULT_IMAGE_CACHE = Path(".cache/images")
 
 
 def _add_site_options(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +44,18 @@ def make_parser() -> argparse.ArgumentParser:
                            help="folder of assets added over the default theme's /static/ (default: static, if present)")
     build_cmd.add_argument("--strict", action="store_true", help="on any invalid content file, exit 1 without touching the output")
     build_cmd.add_argument("--base-url", default=None, help="override base_url from the config")
+    build_cmd.add_argument("--image-cache", type=Path, default=DEFAULT_IMAGE_CACHE,
+                           help=f"image cache made by 'images' (default: {DEFAULT_IMAGE_CACHE})")
     check_cmd = commands.add_parser("check", help="validate content, config and templates; write nothing")
     _add_site_options(check_cmd)
+    images_cmd = commands.add_parser("images", help="download every image into the local cache and make resized copies")
+    _add_site_options(images_cmd)
+    images_cmd.add_argument("--image-cache", type=Path, default=DEFAULT_IMAGE_CACHE,
+                            help=f"cache folder (default: {DEFAULT_IMAGE_CACHE})")
+    images_cmd.add_argument("--jobs", type=int, default=4, help="downloads at a time (default: 4)")
+    images_cmd.add_argument("--timeout", type=float, default=imagecache.TIMEOUT,
+                            help=f"seconds allowed per download (default: {imagecache.TIMEOUT:g})")
+    images_cmd.add_argument("--retry-failed", action="store_true", help="try again the URLs that failed before")
     return parser
 
 
@@ -68,6 +80,7 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         strict=getattr(args, "strict", False),
         base_url=getattr(args, "base_url", None),
         write=args.command != "check",
+        image_cache=getattr(args, "image_cache", None),
     )
 
 
@@ -93,10 +106,60 @@ def run(options: BuildOptions) -> tuple[int, BuildResult | None]:
     return (EXIT_CONTENT if result.errors else EXIT_OK), result
 
 
+def _progress(done: int, total: int) -> None:
+    """One progress line on stderr: redrawn in place on a terminal, every tenth otherwise."""
+    if sys.stderr.isatty():
+        filled = 30 * done // total if total else 30
+        end = "\n" if done == total else ""
+        print(f"\rimages [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}", end=end, file=sys.stderr, flush=True)
+    elif total and (done == total or done % max(1, total // 10) == 0):
+        print(f"images: {done}/{total}", file=sys.stderr, flush=True)
+
+
+def run_images(args: argparse.Namespace) -> int:
+    """The ``images`` command: fill the cache for every article and related image, then report."""
+    options = _options(args)
+    if not options.content.is_dir():
+        print(f"error: content folder not found: {options.content}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.jobs < 1 or args.timeout <= 0:
+        print("error: --jobs and --timeout must be positive", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = load_config(options.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size)
+    for line in iter_problem_lines(loaded.problems):
+        print(line, file=sys.stderr)
+    urls = [image.url for article in loaded.articles for image in article.images]
+    urls += [story.image.url for article in loaded.articles for story in article.related if story.image]
+    try:
+        report = imagecache.fill_cache(imagecache.ImageCache(args.image_cache), urls, jobs=args.jobs,
+                                       retry_failed=args.retry_failed, timeout=args.timeout, progress=_progress)
+    except OSError as exc:
+        print(f"error: cannot write the image cache: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"images: {report.total} in {args.image_cache}: {report.fetched} downloaded, {report.converted} converted, "
+          f"{report.reused} already cached, {len(report.failures)} failed")
+    for entry in report.failures:
+        print(f"  failed: {entry.url}: {entry.reason}")
+    if report.skipped_failed:
+        print(f"  ({report.skipped_failed} failed on an earlier run and were not retried; use --retry-failed)")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     if args.command is None:
         args = make_parser().parse_args(["build", *(argv or [])])
+    if args.command == "images":
+        try:
+            return run_images(args)
+        except KeyboardInterrupt:
+            print("interrupted; what was cached so far is kept", file=sys.stderr)
+            return 130
     options = _options(args)
     try:
         status, result = run(options)

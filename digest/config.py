@@ -34,6 +34,7 @@ class Config:
     topics: tuple[str, ...] = ()
     stylesheets: tuple[str, ...] = ()  # extra CSS files under static/, linked after the theme's own
     max_file_size: int = 1024 * 1024
+    images: str = "auto"  # local | remote | auto: where readers' browsers fetch images from
 
     @property
     def base_path(self) -> str:
@@ -52,6 +53,7 @@ _INT_KEYS = {"page_size": 1, "feed_size": 1, "home_top": 1, "home_topic_cards": 
              "related_count": 0, "max_file_size": 1}
 # A path below static/: plain segments, no "..", no leading slash, no URL.
 _ASSET_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.css")
+IMAGE_MODES = ("auto", "local", "remote")
 _STR_KEYS = {"title", "description", "language", "timezone"}
 
 
@@ -83,6 +85,10 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             if not isinstance(value, str):
                 raise ConfigError(f"base_url must be a string, got {value!r}")
             values[key] = _check_base_url(value)
+        elif key == "images":
+            if value not in IMAGE_MODES:
+                raise ConfigError(f"images must be one of {', '.join(IMAGE_MODES)}, got {value!r}")
+            values[key] = value
         elif key == "topics":
             if not isinstance(value, list) or not all(isinstance(t, str) and t.strip() for t in value):
                 raise ConfigError("topics must be a list of topic names")

@@ -61,6 +61,25 @@ class SiteWriter:
             target.write_bytes(data)
             self.written += 1
 
+    def add_file(self, rel_path: str, source: Path) -> None:
+        """Stage a file that never changes under its name (a content-hashed image variant).
+
+        The previous build's copy is linked when its size matches, so a warm rebuild neither
+        reads nor copies image bytes.
+        """
+        target = self.staging / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        old = self.output / rel_path
+        try:
+            if old.stat().st_size == source.stat().st_size:
+                os.link(old, target)
+                self.unchanged += 1
+                return
+        except OSError:
+            pass
+        shutil.copyfile(source, target)
+        self.written += 1
+
     def commit(self) -> WriteStats:
         """Swap the staged site in; the old one is deleted only after the new one is in place."""
         removed = 0

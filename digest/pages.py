@@ -86,6 +86,11 @@ def absolute_url(base_url: str, url: str) -> str:
     return base_url + url.lstrip("/")
 
 
+def image_url(file: str) -> str:
+    """Where a cached image variant is served; ``file`` is a cache-made name (hash, width, format)."""
+    return f"/images/{file}"
+
+
 @dataclass(frozen=True)
 class Pagination:
     """Where a list page sits among its siblings; templates only print it."""

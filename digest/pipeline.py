@@ -15,6 +15,7 @@ from .content import Problem, load_articles
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir
 from .pages import plan_pages
+from .pictures import load_catalog
 from .render import Renderer
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
@@ -31,6 +32,7 @@ class BuildOptions:
     strict: bool = False
     base_url: str | None = None
     write: bool = True  # False for `check`: everything but the writing
+    image_cache: Path | None = None  # the `images` cache; None: no local copies (remote images only)
 
 
 @dataclass
@@ -54,13 +56,14 @@ def build(options: BuildOptions) -> BuildResult:
         config = config.with_base_url(options.base_url)
     if options.write:
         theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
-        check_output_dir(options.output, [options.content, *theme_folders])
+        image_cache = [options.image_cache] if options.image_cache else []
+        check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
     loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size)
     site = build_site(loaded.articles, config)
     result = BuildResult(problems=loaded.problems + site.warnings, config=config)
     pages = plan_pages(site)
     assets = load_assets(*layers(options.static, DEFAULT_STATIC))
-    renderer = Renderer(options.templates, config, assets)
+    renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)
     try:
@@ -72,6 +75,8 @@ def build(options: BuildOptions) -> BuildResult:
             if writer:
                 writer.add(path, data)
         if writer:
+            for rel_path, source in renderer.pictures.files(site):
+                writer.add_file(rel_path, source)
             result.stats = writer.commit()
     except BaseException:
         if writer:

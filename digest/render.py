@@ -6,6 +6,7 @@ gives the same bytes and pages can be rendered in any order.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import jinja2
 
 from .assets import Assets
 from .config import Config
+from .imagecache import Entry
 from .pages import Page, url_for
 from .theme import template_loader
+from .pictures import Pictures
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
@@ -24,9 +27,11 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 class Renderer:
     """Turns pages into HTML bytes with the site's templates."""
 
-    def __init__(self, templates_dir: Path | None, config: Config, assets: Assets) -> None:
+    def __init__(self, templates_dir: Path | None, config: Config, assets: Assets,
+                 images: Mapping[str, Entry] | None = None, image_cache: Path | None = None) -> None:
         self.config = config
         self.assets = assets
+        self.pictures = Pictures(config.images, images or {}, image_cache, self.link_path)
         self.env = jinja2.Environment(
             loader=template_loader(templates_dir),
             autoescape=True,
@@ -37,7 +42,7 @@ class Renderer:
         self.env.filters.update(
             human_date=self.human_date, iso_date=self.iso_date, absolute=self.absolute, href=self.link_path
         )
-        self.env.globals.update(link=self.link, asset=self.asset, config=config)
+        self.env.globals.update(link=self.link, asset=self.asset, config=config, picture=self.pictures.picture)
 
     def link(self, obj: Any, page: int = 1) -> str:
         """Root-relative link under the base path, so a sub-path site works on any host."""
