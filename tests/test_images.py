@@ -36,6 +36,11 @@ def parse(path: Path) -> ImgCollector:
     return collector
 
 
+def body(path: Path) -> str:
+    """The page's <body>: what a reader's browser loads (head sharing tags are for link-preview crawlers)."""
+    return path.read_text(encoding="utf-8").split("<body>", 1)[1]
+
+
 def snapshot(folder: Path, skip: str) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))
             if p.is_file() and not p.relative_to(folder).as_posix().startswith(skip)}
@@ -152,7 +157,7 @@ def test_build_serves_local_variants_with_srcset_and_rebuild_does_no_image_work(
     entries = cache_entries(project)
     photo = entries[server.url("photo.jpg")]
     page = next(out.glob("2024/05/06/*/index.html"))
-    html = page.read_text(encoding="utf-8")
+    html = body(page)
     doc = parse(page)
     lead = doc.imgs[0]
     webp = sorted((v for v in photo.variants if v.format == "webp"), key=lambda v: v.width)
@@ -222,7 +227,7 @@ def test_images_setting_decides_where_readers_fetch_images(cached, tmp_path, mod
                   publishedDateTime="2024-04-01T10:00:00Z", images=[{"url": "https://cdn.example/never-cached.jpg"}])
     out = tmp_path / "_site"
     assert run_build("build", "--output", str(out), cwd=work).returncode == 0
-    home = (out / "index.html").read_text(encoding="utf-8")
+    home = body(out / "index.html")
     if mode == "remote":
         assert server.url("missing.jpg") in home and "/images/" not in home  # the cache is not consulted and not (out / "images").exists()
         assert "https://cdn.example/never-cached.jpg" in home
