@@ -1,12 +1,16 @@
 """Property tests: whatever strings the ingest pipeline writes, the pages stay safe.
 
 For arbitrary text in every text field and arbitrary strings in every URL field, each built
-page parses as HTML with no script, no event handler and no dangerous URL that came from content.
+page parses as HTML with no script, no event handler and no dangerous URL that came from content,
+and every feed and sitemap parses as XML (or JSON).
 """
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
+
+import json
+import xml.etree.ElementTree as ET
 
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +19,7 @@ from hypothesis import strategies as st
 from digest.assets import load_assets
 from digest.config import Config
 from digest.content import parse_article
+from digest.feeds import feed_files
 from digest.pages import plan_pages
 from digest.render import Renderer
 from digest.site import build_site
@@ -56,6 +61,12 @@ def test_arbitrary_strings_never_inject_markup(files):
     loaded = [parse_article(f.encode("utf-8"), f"{i}.md", ZoneInfo("UTC")) for i, f in enumerate(files)]
     posts = tuple(article for article, _ in loaded if article is not None)
     site = build_site(posts, Config())
-    for page in plan_pages(site):
+    pages = plan_pages(site)
+    for page in pages:
         html = RENDERER.render(page).decode("utf-8")
         assert injection_problems(html) == [], (page.url, files)
+    for path, data in feed_files(site, pages):
+        if path.endswith(".xml"):
+            ET.fromstring(data)
+        elif path.endswith(".json"):
+            json.loads(data)
