@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,12 @@ class Config:
     stylesheets: tuple[str, ...] = ()  # extra CSS files under static/, linked after the theme's own
     max_file_size: int = 1024 * 1024
     images: str = "auto"  # local | remote | auto: where readers' browsers fetch images from
+    top_half_life_hours: float = 24.0
+    top_heat_weight: float = 1.0
+    top_quality_weight: float = 0.5
+    min_quality: int = 0
+    cluster_threshold: float = 0.6
+    cluster_window_hours: float = 48.0
 
     @property
     def base_path(self) -> str:
@@ -50,10 +57,18 @@ class Config:
 
 
 _INT_KEYS = {"page_size": 1, "feed_size": 1, "home_top": 1, "home_topic_cards": 0,
-             "related_count": 0, "max_file_size": 1}
+             "related_count": 0, "max_file_size": 1, "min_quality": 0}
 # A path below static/: plain segments, no "..", no leading slash, no URL.
 _ASSET_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.css")
 IMAGE_MODES = ("auto", "local", "remote")
+# Real-number settings: (lowest allowed, highest allowed, whether the lowest itself is allowed).
+_FLOAT_KEYS: dict[str, tuple[float, float | None, bool]] = {
+    "top_half_life_hours": (0.0, None, False),
+    "top_heat_weight": (0.0, None, True),
+    "top_quality_weight": (0.0, None, True),
+    "cluster_threshold": (0.0, 1.0, False),
+    "cluster_window_hours": (0.0, None, True),
+}
 _STR_KEYS = {"title", "description", "language", "timezone"}
 
 
@@ -63,6 +78,16 @@ def _check_base_url(value: str) -> str:
         raise ConfigError(f"base_url must be an absolute http(s) URL, got {value!r}")
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _check_float(key: str, value: Any) -> float:
+    low, high, low_allowed = _FLOAT_KEYS[key]
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        number = float(value)
+        if (number > low or (low_allowed and number == low)) and (high is None or number <= high):
+            return number
+    bounds = f"{'>=' if low_allowed else '>'} {low:g}" + (f" and <= {high:g}" if high is not None else "")
+    raise ConfigError(f"{key} must be a number {bounds}, got {value!r}")
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:
@@ -77,6 +102,8 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             if not isinstance(value, int) or isinstance(value, bool) or value < _INT_KEYS[key]:
                 raise ConfigError(f"{key} must be a whole number >= {_INT_KEYS[key]}, got {value!r}")
             values[key] = value
+        elif key in _FLOAT_KEYS:
+            values[key] = _check_float(key, value)
         elif key in _STR_KEYS:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
@@ -98,6 +125,8 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
                 raise ConfigError("stylesheets must be a list of .css paths under static/, such as css/custom.css")
             values[key] = tuple(value)
     config = Config(**values)
+    if config.top_heat_weight == config.top_quality_weight == 0:
+        raise ConfigError("top_heat_weight and top_quality_weight cannot both be 0")
     try:
         config.tz
     except (ZoneInfoNotFoundError, ValueError):

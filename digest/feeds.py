@@ -37,8 +37,8 @@ def feed_files(site: Site, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
     config = site.config
     home = url_for("home")
     files = [
-        (url_for("feed"), atom_feed(config, config.title, config.description, home, url_for("feed"), site.posts)),
-        (url_for("json_feed"), json_feed(config, site.posts)),
+        (url_for("feed"), atom_feed(config, config.title, config.description, home, url_for("feed"), site.listed)),
+        (url_for("json_feed"), json_feed(config, site.listed)),
     ]
     for topic in site.topics:
         title = f"{topic.ref.name} · {config.title}"

@@ -6,13 +6,14 @@ The URL scheme lives here and only here; templates ask :func:`url_for` for links
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .archive import Archive, Period, build_archive, neighbours
 from .config import Config
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
-from .site import Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
+from .site import Card, Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def image_url(file: str) -> str:
     return f"/images/{file}"
 
 
+Item = TypeVar("Item", Post, Card)
+
+
 @dataclass(frozen=True)
 class Pagination:
     """Where a list page sits among its siblings; templates only print it."""
@@ -101,8 +105,8 @@ class Pagination:
     next_url: str | None
 
 
-def _paginate(owner: Topic | ProviderPage | Period, posts: tuple[Post, ...], size: int) -> list[tuple[str, tuple[Post, ...], Pagination]]:
-    total = max(1, -(-len(posts) // size))
+def _paginate(owner: Topic | ProviderPage | Period, items: Sequence[Item], size: int) -> list[tuple[str, Sequence[Item], Pagination]]:
+    total = max(1, -(-len(items) // size))
     pages = []
     for number in range(1, total + 1):
         pagination = Pagination(
@@ -111,7 +115,7 @@ def _paginate(owner: Topic | ProviderPage | Period, posts: tuple[Post, ...], siz
             previous_url=url_for(owner, number - 1) if number > 1 else None,
             next_url=url_for(owner, number + 1) if number < total else None,
         )
-        pages.append((url_for(owner, number), posts[(number - 1) * size : number * size], pagination))
+        pages.append((url_for(owner, number), items[(number - 1) * size : number * size], pagination))
     return pages
 
 
@@ -135,9 +139,9 @@ def plan_pages(site: Site) -> list[Page]:
             "title": config.title,
             "description": config.description,
             "top": site.top,
-            "sections": tuple((topic, topic.posts[: config.home_topic_cards]) for topic in site.topics),
+            "sections": tuple((topic, topic.cards[: config.home_topic_cards]) for topic in site.topics if topic.cards),
             "current_topic": None,
-            "sharing": home_sharing(site.top, config, locate, feeds),
+            "sharing": home_sharing(tuple(card.lead for card in site.top), config, locate, feeds),
         }, updated=site.posts[0].published if site.posts else None)
     ]
     for post in site.posts:
@@ -153,7 +157,8 @@ def plan_pages(site: Site) -> list[Page]:
         }, updated=post.published))
     for topic in site.topics:
         topic_feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.ref.name} · {config.title} (Atom)"),) + feeds
-        for url, posts, pagination in _paginate(topic, topic.posts, config.page_size):
+        for url, cards, pagination in _paginate(topic, topic.cards, config.page_size):
+            leads = tuple(card.lead for card in cards)
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
             first = (pagination.number - 1) * config.page_size + 1
             pages.append(Page(url, "topic.html", {
@@ -161,11 +166,11 @@ def plan_pages(site: Site) -> list[Page]:
                 "title": f"{topic.ref.name}{suffix}",
                 "description": f"The latest {topic.ref.name} stories from {config.title}.",
                 "topic": topic,
-                "posts": posts,
+                "cards": cards,
                 "pagination": pagination,
                 "current_topic": topic.ref,
-                "sharing": collection_sharing(topic, topic.ref.name, posts, first, pagination.number, config, locate, topic_feeds),
-            }, updated=posts[0].published if posts else None))
+                "sharing": collection_sharing(topic, topic.ref.name, leads, first, pagination.number, config, locate, topic_feeds),
+            }, updated=max((post.published for card in cards for post in (card.lead, *card.more)), default=None)))
     for provider in site.providers:
         for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
@@ -194,7 +199,7 @@ def plan_pages(site: Site) -> list[Page]:
         **common,
         "title": "Page not found",
         "description": "This page does not exist.",
-        "latest": site.posts[: config.home_topic_cards],
+        "latest": site.listed[: config.home_topic_cards],
         "current_topic": None,
         "sharing": Sharing("website", feeds=feeds),
     }, indexed=False))

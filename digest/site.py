@@ -10,17 +10,20 @@ import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from . import clusters, similar
 from .config import Config
 from .content import Problem
 from .model import Article, Image, Provider, Story
+from .ranking import is_listed, story_score
+from .tokens import title_tokens
 
 SLUG_MAX = 80
 _RESERVED = {"con", "prn", "aux", "nul", "index", "page", "feed", "static", "topics", "providers"}
 _RESERVED |= {f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)}
-TOP_WINDOW = timedelta(hours=48)
 
 
 def slugify(text: str, fallback: str) -> str:
@@ -92,9 +95,18 @@ class RelatedLink:
 
 
 @dataclass(frozen=True, slots=True)
+class Card:
+    """One story on a list: its lead article and the same story from other providers, best first."""
+
+    lead: Post
+    more: tuple[Post, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Topic:
     ref: TopicRef
-    posts: tuple[Post, ...]
+    posts: tuple[Post, ...]  # listed posts, newest first
+    cards: tuple[Card, ...]  # the same posts with each story cluster folded into one card
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +118,9 @@ class ProviderPage:
 @dataclass(frozen=True)
 class Site:
     config: Config
-    posts: tuple[Post, ...]  # newest first
-    top: tuple[Post, ...]
+    posts: tuple[Post, ...]  # newest first; every post gets its page
+    listed: tuple[Post, ...]  # the posts lists show (min_quality), newest first
+    top: tuple[Card, ...]
     topics: tuple[Topic, ...]
     providers: tuple[ProviderPage, ...]
     related: dict[str, tuple[RelatedLink, ...]] = field(repr=False)  # by post web_url
@@ -185,37 +198,78 @@ def _post_slugs(articles: list[Article], days: dict[str, date]) -> dict[str, str
     return slugs
 
 
-def _related_links(post: Post, by_url: dict[str, Post], limit: int) -> tuple[RelatedLink, ...]:
+def _similar_entry(post: Post, tokens: frozenset[str]) -> similar.Entry:
+    return similar.Entry(post.article.web_url, tokens, frozenset(t.slug for t in post.topics), post.published.timestamp())
+
+
+def _related_links(
+    post: Post, by_url: dict[str, Post], index: similar.SimilarityIndex, entry: similar.Entry, limit: int
+) -> tuple[RelatedLink, ...]:
+    """The article's own related stories first, then the most similar listed articles up to ``limit``."""
     links: list[RelatedLink] = []
     seen = {post.article.web_url}
     for story in post.article.related:
+        if len(links) >= limit:
+            break
         if story.web_url in seen:
             continue
         if story.web_url:
             seen.add(story.web_url)
         target = by_url.get(story.web_url or "")
-        links.append(_link(story, target))
-        if len(links) >= limit:
-            break
+        links.append(_post_link(target) if target else _story_link(story))
+    for key in index.nearest(entry, limit - len(links), exclude=frozenset(seen)):
+        links.append(_post_link(by_url[key]))
     return tuple(links)
 
 
-def _link(story: Story, target: Post | None) -> RelatedLink:
-    if target is not None:
-        article = target.article
-        return RelatedLink(article.title, None, target, article.provider, article.published, article.image)
+def _post_link(target: Post) -> RelatedLink:
+    article = target.article
+    return RelatedLink(article.title, None, target, article.provider, article.published, article.image)
+
+
+def _story_link(story: Story) -> RelatedLink:
     return RelatedLink(story.title, story.web_url, None, story.provider, story.published, story.image)
 
 
-def _top_stories(posts: tuple[Post, ...], count: int) -> tuple[Post, ...]:
-    """Most important recent stories: within 48 h of the newest article, by heat, then recency."""
+def _story_clusters(
+    posts: Sequence[Post], tokens: dict[str, frozenset[str]], scores: dict[str, float], config: Config
+) -> dict[str, tuple[Post, ...]]:
+    """Each clustered post's web_url -> its whole cluster, lead (best score) first."""
+    entries = [
+        clusters.Entry(p.article.web_url, tokens[p.article.web_url], p.published.timestamp(),
+                       p.provider.domain, scores[p.article.web_url])
+        for p in posts
+    ]
+    by_url = {p.article.web_url: p for p in posts}
+    found = clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600)
+    return {url: tuple(by_url[u] for u in group) for group in found for url in group}
+
+
+def _cards(posts: Sequence[Post], story_clusters: dict[str, tuple[Post, ...]]) -> tuple[Card, ...]:
+    """The list as cards: a cluster's members in ``posts`` become one card where the first of them stands."""
+    present = {p.article.web_url for p in posts}
+    done: set[str] = set()
+    cards = []
+    for post in posts:
+        cluster = story_clusters.get(post.article.web_url)
+        if cluster is None:
+            cards.append(Card(post))
+            continue
+        lead_url = cluster[0].article.web_url
+        if lead_url in done:
+            continue
+        done.add(lead_url)
+        members = [m for m in cluster if m.article.web_url in present]
+        cards.append(Card(members[0], tuple(members[1:])))
+    return tuple(cards)
+
+
+def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
+    """Top-stories score per web_url, ages measured from the newest post (``posts`` is newest first)."""
     if not posts:
-        return ()
-    cutoff = posts[0].published - TOP_WINDOW
-    recent = [p for p in posts if p.published >= cutoff]
-    ranked = sorted(recent, key=lambda p: (-(p.article.heat or 0),) + newest_first(p))
-    rest = [p for p in posts if p.published < cutoff]
-    return tuple((ranked + rest)[:count])
+        return {}
+    newest = posts[0].published
+    return {p.article.web_url: story_score(p.article, newest, config) for p in posts}
 
 
 def build_site(articles: tuple[Article, ...], config: Config) -> Site:
@@ -239,15 +293,23 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
         ),
         key=newest_first,
     ))
+    scores = _scores(posts, config)
+    listed = tuple(p for p in posts if is_listed(p.article, config))
+    tokens = {p.article.web_url: title_tokens(p.title) for p in posts}
+    story_clusters = _story_clusters(listed, tokens, scores, config)
     by_topic: dict[TopicRef, list[Post]] = defaultdict(list)
     by_provider: dict[ProviderRef, list[Post]] = defaultdict(list)
-    for post in posts:
+    for post in posts:  # a topic or provider whose posts are all hidden keeps its (empty) page: badges link there
+        for ref in post.topics:
+            by_topic.setdefault(ref, [])
+        by_provider.setdefault(post.provider, [])
+    for post in listed:
         for ref in post.topics:
             by_topic[ref].append(post)
         by_provider[post.provider].append(post)
     order = {topic_key(name): i for i, name in enumerate(config.topics)}
     topics = sorted(
-        (Topic(ref, tuple(items)) for ref, items in by_topic.items()),
+        (Topic(ref, tuple(items), _cards(items, story_clusters)) for ref, items in by_topic.items()),
         key=lambda t: (order.get(topic_key(t.ref.name), len(order)), -len(t.posts), t.ref.slug),
     )
     providers = sorted(
@@ -255,11 +317,18 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
         key=lambda p: p.ref.slug,
     )
     by_url = {post.article.web_url: post for post in posts}
-    related = {post.article.web_url: _related_links(post, by_url, config.related_count) for post in posts}
+    entries = {p.article.web_url: _similar_entry(p, tokens[p.article.web_url]) for p in posts}
+    index = similar.SimilarityIndex(entries[p.article.web_url] for p in listed)
+    related = {
+        url: _related_links(post, by_url, index, entries[url], config.related_count)
+        for url, post in by_url.items()
+    }
+    ranked = sorted(listed, key=lambda p: (-scores[p.article.web_url],) + newest_first(p))
     return Site(
         config=config,
         posts=posts,
-        top=_top_stories(posts, config.home_top),
+        listed=listed,
+        top=_cards(ranked, story_clusters)[: config.home_top],
         topics=tuple(topics),
         providers=tuple(providers),
         related=related,

@@ -52,7 +52,7 @@ def test_site_atom_feed_parses_and_matches_the_source_articles(sample: Path):
     assert feed.feed.title == "News Digest"
     assert [link.href for link in feed.feed.links if link.rel == "self"] == [BASE + "feed.xml"]
     articles = sources()
-    assert len(feed.entries) == len(articles) == 3
+    assert len(feed.entries) == len(articles) == 4
     published = []
     for entry in feed.entries:
         related = [link.href for link in entry.links if link.rel == "related"]

@@ -49,7 +49,8 @@ def snapshot(folder: Path, skip: str) -> dict[str, int]:
 def make_project(root: Path, base: str) -> Path:
     shutil.copytree(ROOT / "templates", root / "templates")
     shutil.copytree(ROOT / "static", root / "static")
-    (root / "site.yaml").write_text("title: Image Test\nbase_url: https://example.org/digest/\n")
+    # related_count 3: the sidebar shows exactly a1's three related stories, no similar-article fill.
+    (root / "site.yaml").write_text("title: Image Test\nbase_url: https://example.org/digest/\nrelated_count: 3\n")
     content = root / "content"
     story = {"provider": {"name": "Picture Post", "domain": "picture.example"}}
     write_article(content, "a1.md", title="Photo story", webUrl="https://picture.example/1",

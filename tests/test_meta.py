@@ -73,7 +73,7 @@ def test_article_pages_carry_open_graph_twitter_and_news_article(site_builder):
     _, output = site_builder(ROOT / "content", config=ROOT / "site.yaml", base_url=BASE)
     articles = load_articles(ROOT / "content", timezone.utc).articles
     heads = {path: read_page(path) for path in output.glob("20*/*/*/*/index.html")}
-    assert len(heads) == len(articles) == 3
+    assert len(heads) == len(articles) == 4
     for article in articles:
         page, head = next((p, h) for p, h in heads.items() if h.meta["og:title"] == article.title)
         url = BASE + page.parent.relative_to(output).as_posix() + "/"

@@ -29,6 +29,6 @@ def test_every_page_type_is_planned_and_paginated():
     assert len([p for p in pages if p.template == "article.html"]) == 45
     assert len(set(urls)) == len(urls)
     last = next(p for p in pages if p.url == "/topics/ai/page/3/")
-    assert len(last.context["posts"]) == 5
+    assert len(last.context["cards"]) == 5
     assert last.context["pagination"].previous_url == "/topics/ai/page/2/"
     assert last.context["pagination"].next_url is None

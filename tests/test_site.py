@@ -79,7 +79,7 @@ def test_duplicate_web_url_keeps_the_best_and_warns():
     assert [str(w) for w in site.warnings] == ["1.md:1: warning: same webUrl as 2.md, which is kept; skipped"]
 
 
-def test_top_stories_rank_recent_by_heat():
+def test_top_stories_rank_by_heat_among_recent_stories():
     articles = (art(1, heat=10), art(2, heat=90), art(3, heat=50), art(100, heat=100))
     site = build_site(articles, Config(home_top=3))
-    assert [p.article.source for p in site.top] == ["2.md", "3.md", "1.md"]
+    assert [c.lead.article.source for c in site.top] == ["2.md", "3.md", "1.md"]

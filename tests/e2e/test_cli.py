@@ -31,7 +31,7 @@ def test_sample_build_has_every_page_type_and_no_secret(tmp_path: Path):
     out = tmp_path / "_site"
     result = run_build("build", "--output", str(out))
     assert result.returncode == 0, result.stderr
-    assert "built 16 pages" in result.stdout
+    assert "built 18 pages" in result.stdout
     files = tree_bytes(out)
     for expected in ("index.html", "404.html", "topics/ai/index.html", "topics/computer-vision/index.html",
                      "providers/nypost-com/index.html", "feed.xml", "sitemap.xml", "providers/index.html",

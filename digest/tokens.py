@@ -1,0 +1,41 @@
+"""Normalised title words, the shared vocabulary of story clustering and related-story matching.
+
+Two outlets rarely word a headline identically ("NYPD" vs "N.Y.P.D.", "bans" vs "ban",
+curly vs straight quotes), so titles are compared as sets of normalised words rather than
+as strings. The normalisation is deliberately simple and fixed, so results never depend on
+locale or on a language model: casefold, strip accents, split on anything that is not a
+letter or digit, drop a short list of English function words, and strip a plural "s".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+STOPWORDS = frozenset(
+    "a an and are as at be been but by for from has have he her his in is it its of on or "
+    "s says she than that the their they this to was were what when who why will with".split()
+)
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _stem(word: str) -> str:
+    """"bans" -> "ban", "standards" -> "standard"; keeps "press", "us", "gas" (short or double s)."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def title_tokens(title: str) -> frozenset[str]:
+    """The set of normalised content words of a title (empty when it has none)."""
+    text = unicodedata.normalize("NFKD", title.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return frozenset(_stem(word) for word in _WORD.findall(text) if word not in STOPWORDS)
+
+
+def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    """Shared words over all words of the two sets; 0.0 when both are empty."""
+    if not a and not b:
+        return 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared)
