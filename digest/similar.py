@@ -6,9 +6,11 @@ Similarity of a candidate to the article, between 0 and 1:
 
 Candidates come from an inverted index over title words and topics. Each posting list is
 sorted by time and only the ``span`` articles published nearest to the article are taken
-from each list, so the work per article is bounded by (words + topics) * span however
-large the corpus or a common topic grows. Every candidate shares a word or a topic with
-the article; the nearest in time are preferred, as a reader of today's story wants.
+from each list, and only the lists of the article's rarest title words (the most telling:
+names, places) and of its topics are read, so the work per article is bounded by
+(QUERY_WORDS + topics) * 2 * span however large the corpus or a common topic grows. Every
+candidate shares a word or a topic with the article; the nearest in time are preferred, as a
+reader of today's story wants.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ TOPIC_WEIGHT = 0.3
 RECENCY_WEIGHT = 0.2
 RECENCY_HALF_LIFE = 3 * 24 * 3600.0  # seconds: a story three days apart counts half as recent
 SPAN = 3  # candidates taken on each side of the article in every posting list
+QUERY_WORDS = 4  # title words whose posting lists are read: the rarest in the corpus
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +66,18 @@ class SimilarityIndex:
     def _names(entry: Entry) -> list[tuple[str, str]]:
         return [("word", token) for token in entry.tokens] + [("topic", topic) for topic in entry.topics]
 
+    def _query_names(self, entry: Entry) -> list[tuple[str, str]]:
+        """The posting lists to read for ``entry``: its rarest indexed title words, then its topics."""
+        words = sorted((len(items), name) for token in entry.tokens
+                       if (items := self._postings.get(name := ("word", token)))
+                       and (len(items) > 1 or items[0][1] != entry.key))  # a word only this title has finds nothing
+        topics = [name for topic in sorted(entry.topics) if (name := ("topic", topic)) in self._postings]
+        return [name for _, name in words[:QUERY_WORDS]] + topics
+
     def _candidates(self, entry: Entry) -> dict[str, Entry]:
         found: dict[str, Entry] = {}
-        for name in self._names(entry):
-            items = self._postings.get(name)
-            if not items:
-                continue
+        for name in self._query_names(entry):
+            items = self._postings[name]
             middle = bisect.bisect_left(self._positions[name], (entry.timestamp, entry.key))
             for _, key, other in items[max(0, middle - self._span) : middle + self._span + 1]:
                 found[key] = other
