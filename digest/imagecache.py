@@ -223,7 +223,8 @@ def download(url: str, timeout: float, max_bytes: int) -> bytes:
 def decode(data: bytes) -> Image.Image:
     """Decode the bytes fully (whatever the server's Content-Type said), refusing bombs and odd formats.
 
-    The returned image is upright (EXIF orientation applied) and in RGB or RGBA, ready to resize.
+    The returned image is upright (EXIF orientation applied) and RGB, transparency flattened onto
+    white: it is shown over the coloured placeholder panel, which must not show through a logo.
     """
     try:
         image = Image.open(io.BytesIO(data))  # raises DecompressionBombError past 2x Pillow's own limit
@@ -240,7 +241,11 @@ def decode(data: bytes) -> Image.Image:
     except (OSError, ValueError, SyntaxError) as exc:
         raise ImageError(f"broken image: {exc}") from None
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    return image.convert("RGBA" if has_alpha else "RGB")
+    if not has_alpha:
+        return image.convert("RGB")
+    flat = Image.new("RGB", image.size, "white")
+    flat.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+    return flat
 
 
 @dataclass

@@ -129,6 +129,7 @@ def test_variants_have_the_right_sizes_and_are_never_upscaled(cached):
                 with Image.open(variants_dir / variant.file) as image:
                     assert image.format == fmt.upper()
                     assert image.size == (variant.width, variant.height)
+                    assert image.mode == "RGB"  # transparency flattened: the panel must not show through
                     assert abs(variant.height / variant.width - entry.height / entry.width) < 0.01
 
 
