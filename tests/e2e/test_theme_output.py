@@ -32,6 +32,7 @@ class _Refs(HTMLParser):
         self.ids: set[str] = set()
         self.styles_and_scripts: list[str] = []
         self.cards = 0
+        self.headings: list[int] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -46,6 +47,8 @@ class _Refs(HTMLParser):
             self.urls.append(values["content"])
         if tag == "link" and "stylesheet" in values.get("rel", "").split() or tag == "script" and values.get("src"):
             self.styles_and_scripts.append(values.get("href") or values.get("src", ""))
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
         if tag == "article" and "card" in values.get("class", "").split():
             self.cards += 1
 
@@ -141,3 +144,15 @@ def test_every_page_weighs_under_60_kb_per_20_cards(theme_sites, name: str):
     assert not heavy, "\n".join(heavy)
     if name == "corpus200":
         assert full_pages > 5  # the budget was measured on real 20-card pages
+
+
+@pytest.mark.parametrize("name", ["sample", "corpus200"])
+def test_every_page_has_one_h1_and_no_skipped_heading_level(theme_sites, name: str):
+    site = theme_sites[name]
+    wrong = []
+    for page in html_files(site):
+        levels = parse(page).headings
+        skips = [f"h{a} then h{b}" for a, b in zip([0, *levels], levels) if b > a + 1]
+        if levels.count(1) != 1 or skips:
+            wrong.append(f"{page.relative_to(site.output)}: {levels.count(1)} h1, {skips[:3]}")
+    assert not wrong, "\n".join(wrong[:20])
