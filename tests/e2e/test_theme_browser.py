@@ -4,7 +4,8 @@ For the sample site and a generated 200-article site: home, a topic, an article 
 page at a phone and a desktop size, light and dark: a screenshot of each under
 tests/artifacts/screenshots/, no axe-core violation of serious or critical impact, no console
 error, no failed request to the site itself, and no horizontal scrolling from 320 to 2560 px.
-Third-party requests (article images) never leave the machine: they get a local placeholder.
+Third-party requests never leave the machine: article images get a local placeholder, and any
+other third-party request (a web font, a script) fails the test.
 """
 
 from __future__ import annotations
@@ -73,8 +74,11 @@ class Visit:
     def _route(self, route: Route) -> None:
         if self._ours(route.request.url):
             route.continue_()
-        else:  # an article image from a publisher: answered here, never fetched
+        elif route.request.resource_type == "image":  # an article image from a publisher: answered here
             route.fulfill(status=200, content_type="image/svg+xml", body=PLACEHOLDER)
+        else:  # a web font, script or stylesheet from elsewhere: the theme makes none
+            self.problems.append(f"third-party {route.request.resource_type} request: {route.request.url}")
+            route.abort()
 
     def open(self, path: str) -> Page:
         response = self.page.goto(self.site_url + path, wait_until="load")
