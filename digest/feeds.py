@@ -144,10 +144,18 @@ def news_sitemap(config: Config, posts: Sequence[Post]) -> bytes:
         news = _add(url, "news:news")
         publication = _add(news, "news:publication")
         _add(publication, "news:name", config.title)
-        _add(publication, "news:language", config.language.lower())
+        _add(publication, "news:language", news_language(config.language))
         _add(news, "news:publication_date", _time(post.published))
         _add(news, "news:title", post.title)
     return _xml(urlset)
+
+
+def news_language(language: str) -> str:
+    """Google News wants an ISO 639 code ("en" for "en-GB"); only Chinese keeps its script ("zh-tw")."""
+    tag = language.lower().replace("_", "-")
+    if tag.startswith("zh"):
+        return "zh-tw" if tag in ("zh-tw", "zh-hk", "zh-hant") or tag.startswith("zh-hant") else "zh-cn"
+    return tag.split("-")[0]
 
 
 def robots_txt(config: Config) -> bytes:

@@ -19,6 +19,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from .archive import Period
 from .config import Config
 from .model import Image
 from .site import Post, ProviderPage, Topic
@@ -95,9 +96,9 @@ def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[Fee
     )
 
 
-def collection_sharing(owner: Topic | ProviderPage, name: str, posts: Sequence[Post], first_position: int, page: int,
+def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: Sequence[Post], first_position: int, page: int,
                        config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """A topic or provider list page: a CollectionPage whose ItemList holds the stories it shows,
+    """A topic, provider or day page: a CollectionPage whose ItemList holds the stories it shows,
     numbered across pages (``first_position`` is the rank of its first story)."""
     url = locate(owner, page)
     collection = {

@@ -12,7 +12,7 @@ import pytest
 
 from digest.config import Config
 from digest.content import load_articles
-from digest.feeds import atom_feed
+from digest.feeds import atom_feed, news_language
 from digest.site import build_site
 from tests.helpers import ROOT, write_article
 from tests.test_site import art
@@ -167,3 +167,9 @@ def test_feed_times_are_utc_whatever_the_site_zone():
     site = build_site((art(1, published=when),), Config(base_url=BASE, timezone="America/New_York"))
     feed = feedparser.parse(atom_feed(site.config, "t", "s", "/", "/feed.xml", site.posts))
     assert feed.entries[0].published == "2024-05-02T03:30:00Z"
+
+
+@pytest.mark.parametrize("language, code", [("en", "en"), ("en-GB", "en"), ("pt_BR", "pt"), ("zh-Hant-TW", "zh-tw"),
+                                            ("zh-TW", "zh-tw"), ("zh-CN", "zh-cn"), ("zh", "zh-cn")])
+def test_news_sitemap_language_is_what_google_news_accepts(language: str, code: str):
+    assert news_language(language) == code
