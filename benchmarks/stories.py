@@ -22,6 +22,7 @@ from digest import clusters, similar
 from digest.config import Config
 from digest.content import load_articles
 from digest.model import Article, Provider
+from digest.ranking import story_score
 from digest.site import build_site
 from digest.tokens import title_tokens
 
@@ -67,8 +68,9 @@ def main() -> None:
     tokens = {p.article.web_url: title_tokens(p.title) for p in posts}
     token_seconds = time.perf_counter() - started
 
+    newest = site.posts[0].published
     entries = [clusters.Entry(p.article.web_url, tokens[p.article.web_url], p.published.timestamp(),
-                              p.provider.domain, float(p.article.heat or 0)) for p in posts]
+                              p.provider.domain, story_score(p.article, newest, config)) for p in posts]
     started = time.perf_counter()
     found = clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600)
     cluster_seconds = time.perf_counter() - started

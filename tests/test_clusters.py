@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from datetime import timedelta
 
 from digest.clusters import Entry, candidate_pairs, find_clusters, similar
 from digest.config import Config
-from digest.model import Provider
+from digest.model import Provider, Story
 from digest.site import build_site
 from digest.tokens import jaccard, title_tokens
+from tests.helpers import write_article
 from tests.test_site import T0, art
 
 HOUR = 3600.0
@@ -139,10 +141,32 @@ def test_site_folds_a_cluster_into_one_card_on_top_stories_and_topic_lists():
 
 
 def test_related_stories_in_content_do_not_make_a_cluster():
-    from digest.model import Story
     a = art(1, title="Mayor calls for facial recognition rules", provider=Provider("One", "one.com"),
             related=(Story("Opinion: the dystopian threat", "https://e.com/2"),))
     b = art(2, title="Opinion: the dystopian threat", provider=Provider("Two", "two.com"),
             published=T0 - timedelta(hours=2))
     site = build_site((a, b), Config())
     assert all(not card.more for card in site.top)
+
+
+def test_cluster_card_on_home_and_topic_pages_links_each_other_source(site_builder, tmp_path):
+    content = tmp_path / "content"
+    write_article(content, "a.md", title="Harbour bridge closes after crack found", webUrl="https://one.example/a",
+                  provider={"name": "One Daily", "domain": "one.example"}, heat=90, topics=["Transport"])
+    write_article(content, "b.md", title="Crack found: harbour bridge closes", webUrl="https://two.example/b",
+                  provider={"name": "Two Times", "domain": "two.example"}, heat=20, topics=["Transport"],
+                  publishedDateTime="2024-05-01T13:00:00Z")
+    write_article(content, "c.md", title="Ferry fares rise", webUrl="https://one.example/c",
+                  provider={"name": "One Daily", "domain": "one.example"}, topics=["Transport"])
+    result, output = site_builder(content)
+    assert not result.problems
+    for page in ("index.html", "topics/transport/index.html"):
+        html = (output / page).read_text()
+        cards = re.findall(r'<article class="card.*?</article>', html, re.S)
+        titles = [re.search(r'class="card__title"><a href="([^"]+)"', card).group(1) for card in cards]
+        lead = next(card for card in cards if "Harbour bridge closes after crack found" in card)
+        assert "1 more source" in lead and "Two Times" in lead
+        other = re.search(r'<div class="card__sources">.*?href="([^"]+)"', lead, re.S).group(1)
+        assert (output / other.lstrip("/") / "index.html").is_file()
+        assert "crack-found-harbour-bridge-closes" in other
+        assert other not in titles  # the second source has no card of its own in the list
