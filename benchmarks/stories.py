@@ -14,8 +14,10 @@ import argparse
 import dataclasses
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from benchmarks.corpus import write_corpus
 from digest import clusters, similar
@@ -59,38 +61,40 @@ def main() -> None:
         loaded = load_articles(Path(folder), config.tz)
     articles = with_duplicates(loaded.articles, args.duplicates)
 
-    started = time.perf_counter()
-    site = build_site(articles, config)
-    model_seconds = time.perf_counter() - started
-
+    site, model_time = timed(lambda: build_site(articles, config))
     posts = site.listed
-    started = time.perf_counter()
-    tokens = {p.article.web_url: title_tokens(p.title) for p in posts}
-    token_seconds = time.perf_counter() - started
-
+    tokens, token_time = timed(lambda: {p.article.web_url: title_tokens(p.title) for p in posts})
     newest = site.posts[0].published
     entries = [clusters.Entry(p.article.web_url, tokens[p.article.web_url], p.published.timestamp(),
                               p.provider.domain, story_score(p.article, newest, config)) for p in posts]
-    started = time.perf_counter()
-    found = clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600)
-    cluster_seconds = time.perf_counter() - started
-
+    found, cluster_time = timed(
+        lambda: clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600))
     similar_entries = [similar.Entry(p.article.web_url, tokens[p.article.web_url],
                                      frozenset(t.slug for t in p.topics), p.published.timestamp()) for p in posts]
-    started = time.perf_counter()
-    index = similar.SimilarityIndex(similar_entries)
-    for entry in similar_entries:
-        index.nearest(entry, config.related_count)
-    related_seconds = time.perf_counter() - started
 
+    def related() -> None:
+        index = similar.SimilarityIndex(similar_entries)
+        for entry in similar_entries:
+            index.nearest(entry, config.related_count)
+
+    _, related_time = timed(related)
     injected = {a.web_url for a in articles if a.source.startswith("injected/")}
     joined = sum(1 for group in found if injected & set(group))
-    print(f"articles: {len(articles)} ({len(injected)} injected duplicates)")
-    print(f"title tokens: {token_seconds:.3f} s")
-    print(f"clustering: {cluster_seconds:.3f} s, {len(found)} clusters, {joined} contain an injected duplicate")
-    print(f"related (index + {config.related_count} nearest for every article): {related_seconds:.3f} s")
-    print(f"whole site model (build_site): {model_seconds:.3f} s")
+    print(f"articles: {len(articles)} ({len(injected)} injected duplicates); times are wall / CPU")
+    print(f"title tokens: {token_time}")
+    print(f"clustering: {cluster_time}; {len(found)} clusters, {joined} contain an injected duplicate")
+    print(f"related (index + {config.related_count} nearest for every article): {related_time}")
+    print(f"whole site model (build_site): {model_time}")
 
+
+T = TypeVar("T")
+
+
+def timed(work: Callable[[], T]) -> tuple[T, str]:
+    """Run ``work``; its result and "wall s / CPU s" (CPU time shows the cost on a busy machine)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, f"{time.perf_counter() - wall:.3f} s / {time.process_time() - cpu:.3f} s"
 
 if __name__ == "__main__":
     main()

@@ -16,7 +16,6 @@ reader of today's story wants.
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,9 +86,9 @@ class SimilarityIndex:
         """Keys of up to ``count`` indexed entries most similar to ``entry``, best first, never itself."""
         if count <= 0:
             return ()
-        scored = heapq.nsmallest(count, (
+        scored = sorted([
             (-similarity(entry, other), key)
             for key, other in self._candidates(entry).items()
             if key != entry.key and key not in exclude
-        ))
-        return tuple(key for _, key in scored)
+        ])
+        return tuple(key for _, key in scored[:count])
