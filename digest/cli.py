@@ -15,6 +15,7 @@ import jinja2
 from . import imagecache
 from .config import ConfigError, load_config
 from .content import iter_problem_lines, load_articles
+from .incremental import default_jobs
 from .output import OutputError
 from .pipeline import BuildOptions, BuildResult, build
 
@@ -30,6 +31,23 @@ def _add_site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drafts", action="store_true", help="include articles with 'published: false'")
 
 
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=_positive, default=default_jobs(), metavar="N",
+                        help="render on N processes (default: the machine's cores); the output is the same for any N")
+    parser.add_argument("--cache", type=Path, default=Path(".cache"), metavar="DIR",
+                        help="incremental build cache, safe to delete (default: .cache)")
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return number
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="build.py",
@@ -39,6 +57,7 @@ def make_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     build_cmd = commands.add_parser("build", help="build the site into the output folder")
     _add_site_options(build_cmd)
+    _add_build_options(build_cmd)
     build_cmd.add_argument("--output", type=Path, default=Path("_site"), help="output folder (default: _site)")
     build_cmd.add_argument("--static", type=Path, default=None,
                            help="folder of assets added over the default theme's /static/ (default: static, if present)")
@@ -48,6 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
                            help=f"image cache made by 'images' (default: {DEFAULT_IMAGE_CACHE})")
     check_cmd = commands.add_parser("check", help="validate content, config and templates; write nothing")
     _add_site_options(check_cmd)
+    _add_build_options(check_cmd)
     images_cmd = commands.add_parser("images", help="download every image into the local cache and make resized copies")
     _add_site_options(images_cmd)
     images_cmd.add_argument("--image-cache", type=Path, default=DEFAULT_IMAGE_CACHE,
@@ -81,6 +101,8 @@ def _options(args: argparse.Namespace) -> BuildOptions:
         base_url=getattr(args, "base_url", None),
         write=args.command != "check",
         image_cache=getattr(args, "image_cache", None),
+        cache_dir=getattr(args, "cache", None),
+        jobs=args.jobs if hasattr(args, "cache") else 1,  # `images` has its own --jobs: downloads at a time
     )
 
 
@@ -177,5 +199,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         s = result.stats
         print(f"built {result.pages} pages into {options.output} in {result.seconds:.2f}s "
-              f"({s.written} written, {s.unchanged} unchanged, {s.removed} removed); {summary}")
+              f"({result.rendered} rendered; files: {s.written} written, {s.unchanged} unchanged, "
+              f"{s.removed} removed); {summary}")
     return status

@@ -37,7 +37,12 @@ def check_output_dir(output: Path, protected: Iterable[Path]) -> None:
 
 
 class SiteWriter:
-    """Collects the new site in a staging folder; :meth:`commit` swaps it in atomically."""
+    """Collects the new site in a staging folder; :meth:`commit` swaps it in atomically.
+
+    Staging starts lazily, at the first file whose bytes differ from the current output:
+    a rebuild that changes nothing touches nothing, and one that does starts by hard-linking
+    the files it has already found unchanged.
+    """
 
     def __init__(self, output: Path) -> None:
         self.output = output
@@ -45,47 +50,58 @@ class SiteWriter:
         self.previous = output.with_name(f".{output.name}.previous")
         self.written = 0
         self.unchanged = 0
+        self.paths: set[str] = set()
+        self._pending: list[str] = []  # unchanged files not yet linked into staging
+        self._staged = False
+        self._dirs: set[Path] = set()
         for leftover in (self.staging, self.previous):
             shutil.rmtree(leftover, ignore_errors=True)
-        self.staging.mkdir(parents=True)
 
-    def add(self, rel_path: str, data: bytes) -> None:
-        """Stage one file; ``rel_path`` comes from the page plan, never from content."""
-        target = self.staging / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = self.output / rel_path
-        if _same_bytes(old, data):
-            os.link(old, target)
-            self.unchanged += 1
+    def add(self, rel_path: str, data: bytes) -> bool:
+        """Stage one file; ``rel_path`` comes from the page plan, never from content. True if it changed."""
+        if _same_bytes(self.output / rel_path, data):
+            self.keep(rel_path)
+            return False
+        self._start_staging()
+        self.paths.add(rel_path)
+        self._target(rel_path).write_bytes(data)
+        self.written += 1
+        return True
+
+    def keep(self, rel_path: str) -> None:
+        """Carry over a file of the current output that is known to be up to date, without reading it."""
+        self.paths.add(rel_path)
+        self.unchanged += 1
+        if self._staged:
+            os.link(self.output / rel_path, self._target(rel_path))
         else:
-            target.write_bytes(data)
-            self.written += 1
+            self._pending.append(rel_path)
 
     def add_file(self, rel_path: str, source: Path) -> None:
         """Stage a file that never changes under its name (a content-hashed image variant).
 
-        The previous build's copy is linked when its size matches, so a warm rebuild neither
+        The previous build's copy is kept when its size matches, so a warm rebuild neither
         reads nor copies image bytes.
         """
-        target = self.staging / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        old = self.output / rel_path
         try:
-            if old.stat().st_size == source.stat().st_size:
-                os.link(old, target)
-                self.unchanged += 1
+            if (self.output / rel_path).stat().st_size == source.stat().st_size:
+                self.keep(rel_path)
                 return
         except OSError:
             pass
-        shutil.copyfile(source, target)
+        self._start_staging()
+        self.paths.add(rel_path)
+        shutil.copyfile(source, self._target(rel_path))
         self.written += 1
 
     def commit(self) -> WriteStats:
         """Swap the staged site in; the old one is deleted only after the new one is in place."""
-        removed = 0
+        old_files = _files(self.output)
+        removed = len(old_files - self.paths)
+        if not self._staged and not removed and self.output.is_dir():
+            return WriteStats(0, self.unchanged, 0)  # nothing differs: leave the output untouched
+        self._start_staging()
         if self.output.exists():
-            new_files = {p.relative_to(self.staging) for p in self.staging.rglob("*") if p.is_file()}
-            removed = sum(1 for p in self.output.rglob("*") if p.is_file() and p.relative_to(self.output) not in new_files)
             os.rename(self.output, self.previous)
         os.rename(self.staging, self.output)
         shutil.rmtree(self.previous, ignore_errors=True)
@@ -93,6 +109,32 @@ class SiteWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+
+    def _start_staging(self) -> None:
+        if self._staged:
+            return
+        self._staged = True
+        self.staging.mkdir(parents=True)
+        self._dirs.add(self.staging)
+        for rel_path in self._pending:
+            os.link(self.output / rel_path, self._target(rel_path))
+        self._pending = []
+
+    def _target(self, rel_path: str) -> Path:
+        target = self.staging / rel_path
+        if target.parent not in self._dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(target.parent)
+        return target
+
+
+def _files(folder: Path) -> set[str]:
+    """Every file under ``folder`` as a POSIX path relative to it (empty when it does not exist)."""
+    found = set()
+    for dirpath, _, filenames in os.walk(folder):
+        prefix = Path(dirpath).relative_to(folder).as_posix()
+        found.update(name if prefix == "." else f"{prefix}/{name}" for name in filenames)
+    return found
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from .assets import load_assets
 from .config import Config, load_config
+from .cache import BuildCache
 from .content import Problem, load_articles
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir
+from .incremental import default_jobs, render_pages
 from .pages import plan_pages
 from .pictures import load_catalog
 from .render import Renderer
@@ -33,12 +35,16 @@ class BuildOptions:
     base_url: str | None = None
     write: bool = True  # False for `check`: everything but the writing
     image_cache: Path | None = None  # the `images` cache; None: no local copies (remote images only)
+    cache_dir: Path | None = None  # the incremental build cache (the CLI uses .cache/); None: build from scratch
+    jobs: int = field(default_factory=default_jobs)  # render workers; output is the same for any number
 
 
 @dataclass
 class BuildResult:
     problems: tuple[Problem, ...] = ()
     pages: int = 0
+    rendered: int = 0  # pages whose template ran; the rest were unchanged and carried over
+    parsed: int = 0  # content files parsed; the rest came from the cache
     stats: WriteStats | None = None
     seconds: float = 0.0
     config: Config = field(default_factory=Config)
@@ -58,19 +64,18 @@ def build(options: BuildOptions) -> BuildResult:
         theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
         image_cache = [options.image_cache] if options.image_cache else []
         check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
-    loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size)
+    cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
+    loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
+                           parse=cache.parser(config.tz))
     site = build_site(loaded.articles, config)
-    result = BuildResult(problems=loaded.problems + site.warnings, config=config)
+    result = BuildResult(problems=loaded.problems + site.warnings, config=config, parsed=cache.reparsed)
     pages = plan_pages(site)
     assets = load_assets(*layers(options.static, DEFAULT_STATIC))
     renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)
     try:
-        for page in pages:
-            html = renderer.render(page)
-            if writer:
-                writer.add(page.output_path, html)
+        stats = render_pages(pages, renderer, writer, cache, options.jobs)
         for path, data in feed_files(site, pages) + list(assets.files):
             if writer:
                 writer.add(path, data)
@@ -78,10 +83,13 @@ def build(options: BuildOptions) -> BuildResult:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
             result.stats = writer.commit()
+            cache.record(options.output, stats.fingerprints)
     except BaseException:
         if writer:
             writer.abort()
         raise
+    cache.save()
+    result.rendered = stats.rendered
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started
     return result

@@ -1,0 +1,247 @@
+"""Persistent build cache under ``.cache/``: what the last build parsed and wrote, so the next does less.
+
+Two tables, both safe to lose (deleting ``.cache/`` only makes the next build a full one):
+
+* parsed articles, keyed by the file's path and the hash of its bytes, so an unchanged file
+  is never parsed twice;
+* per output file, the fingerprint of everything its bytes were made from (the page's exact
+  context, the templates it uses, the config, the generator) plus the size and mtime the file
+  had when written, so a page is rendered again only when one of those changed and a file
+  someone touched in the output folder is never trusted.
+
+The whole cache is invalidated by a new generator version or by a change to the generator's
+own source, because either can change what the same input renders to.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import functools
+import hashlib
+import operator
+import os
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .content import Parser, Problem, parse_article
+from .model import Article, Image, Provider, Story
+
+CACHE_FORMAT = 1
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _generator_digest() -> str:
+    """The version plus a hash of the generator's own source: editing a filter invalidates pages."""
+    digest = hashlib.blake2b(f"{CACHE_FORMAT}:{__version__}".encode(), digest_size=16)
+    for path in sorted(_PACKAGE.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+GENERATOR = _generator_digest()
+
+
+def content_hash(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class Fingerprinter:
+    """Hashes plain data (dataclasses, tuples, dicts, str, datetimes) by value, in linear time.
+
+    Pickle in fast mode keeps no memo, so equal values give equal bytes whether or not they
+    share objects; a value pickle cannot handle raises, it never collides. Each dataclass
+    instance inside a value (a Post, a Topic with its thousands of posts) is hashed once per
+    build and then stands in by its 16-byte digest, so a topic page costs its size, not its topic's.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[int, tuple[object, bytes]] = {}  # id -> (the object, kept alive; its digest)
+
+    def __call__(self, *parts: Any) -> bytes:
+        return self._digest(parts)
+
+    def _digest(self, value: Any) -> bytes:
+        sink = _HashSink()
+        _Pickler(sink, self, value).dump(value)
+        return sink.digest.digest()
+
+    def seed(self, obj: Any, digest: bytes) -> None:
+        """Vouch for an object's digest without hashing it (an article: the hash of its file's bytes)."""
+        self._memo[id(obj)] = (obj, digest)
+
+    def reference(self, obj: Any, root: Any) -> bytes | None:
+        if obj is root or type(obj) in _ATOMS:
+            return None
+        hit = self._memo.get(id(obj))
+        if hit is not None:
+            return hit[1]
+        getter = _fields_getter(type(obj))
+        if getter is None:
+            return None
+        cls = type(obj)
+        digest = self._digest((cls.__module__, cls.__qualname__, getter(obj)))
+        self._memo[id(obj)] = (obj, digest)
+        return digest
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None), bytes, tuple, dict, list, datetime, date})
+
+
+@functools.cache
+def _fields_getter(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A fast C getter of a dataclass's field values as a tuple (None for other classes)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    names = [f.name for f in dataclasses.fields(cls)]
+    if len(names) == 1:
+        return lambda obj: (getattr(obj, names[0]),)
+    return operator.attrgetter(*names) if names else lambda obj: ()
+
+
+def _dataclass_reducers(*classes: type) -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """Pickle these frozen dataclasses as constructor calls: several times faster than their getstate."""
+    reducers = {}
+    for cls in classes:
+        getter = _fields_getter(cls)
+        assert getter is not None
+        reducers[cls] = lambda obj, cls=cls, getter=getter: (cls, getter(obj))
+    return reducers
+
+
+class _HashSink:
+    """A write-only file that hashes what pickle writes, so no big bytes object is ever built."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.blake2b(digest_size=16)
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return len(data)
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, sink: _HashSink, owner: Fingerprinter, root: Any) -> None:
+        super().__init__(sink, protocol=5)
+        self.fast = True  # no memo: the bytes follow values, not object identity
+        self.owner = owner
+        self.root = root
+
+    def persistent_id(self, obj: Any) -> bytes | None:
+        return self.owner.reference(obj, self.root)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    digest: bytes  # content_hash of the file's bytes
+    article: Article | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    fingerprint: bytes
+    size: int
+    mtime_ns: int
+
+    def matches(self, path: Path) -> bool:
+        """The file on disk is still the one this entry describes (nobody edited or removed it)."""
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+
+
+_SAVE_TABLE = copyreg.dispatch_table | _dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile, OutputFile)
+
+
+@dataclass
+class BuildCache:
+    """What the last successful build of one content folder into one output folder knew."""
+
+    file: Path | None
+    key: str
+    parsed: dict[str, ParsedFile] = field(default_factory=dict)
+    outputs: dict[str, OutputFile] = field(default_factory=dict)
+    reparsed: int = 0  # files parsed (not taken from the cache) in this build
+    _saved: tuple[dict[str, ParsedFile], dict[str, OutputFile]] | None = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, content: Path, output: Path, parse_key: str) -> BuildCache:
+        """The cache for this content/output pair; empty when missing, unreadable or from another version."""
+        key = f"{GENERATOR}:{parse_key}"
+        if cache_dir is None:
+            return cls(None, key)
+        pair = hashlib.blake2b(f"{content.resolve()}\0{output.resolve()}".encode(), digest_size=8).hexdigest()
+        cache = cls(cache_dir / f"build-{pair}.pickle", key)
+        try:
+            with cache.file.open("rb") as handle:
+                stored_key, parsed, outputs = pickle.load(handle)
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+            return cache
+        if stored_key == key:
+            cache.parsed, cache.outputs = parsed, outputs
+            cache._saved = (parsed, outputs)
+        return cache
+
+    def parser(self, tz: tzinfo) -> Parser:
+        """A :data:`~digest.content.Parser` that parses only files whose bytes it has not seen.
+
+        Files that were not asked for again (deleted or renamed) drop out of the saved cache.
+        """
+        previous, self.parsed = self.parsed, {}
+
+        def parse(data: bytes, source: str) -> tuple[Article | None, list[Problem]]:
+            digest = content_hash(data)
+            entry = previous.get(source)
+            if entry is None or entry.digest != digest:
+                article, problems = parse_article(data, source, tz)
+                entry = ParsedFile(digest, article, tuple(problems))
+            self.parsed[source] = entry
+            self.reparsed += entry is not previous.get(source)
+            return entry.article, list(entry.problems)
+
+        return parse
+
+    def record(self, output: Path, fingerprints: dict[str, bytes]) -> None:
+        """After a successful build: each page's fingerprint with the size and mtime its file now has.
+
+        Called only once the new output is in place, so the cache never vouches for a page
+        that a failed or interrupted build did not finish writing.
+        """
+        outputs = {}
+        for rel_path, print_ in fingerprints.items():
+            stat = (output / rel_path).stat()
+            outputs[rel_path] = OutputFile(print_, stat.st_size, stat.st_mtime_ns)
+        self.outputs = outputs
+
+    def seed(self, fingerprint: Fingerprinter) -> None:
+        """Let each parsed article stand in by the hash of its source and bytes, which determine it."""
+        for source, entry in self.parsed.items():
+            if entry.article is not None:
+                fingerprint.seed(entry.article, content_hash(entry.digest + source.encode()))
+
+    def _unchanged(self) -> bool:
+        if self._saved is None or self.reparsed:
+            return False
+        parsed, outputs = self._saved
+        return self.parsed.keys() == parsed.keys() and self.outputs == outputs
+
+    def save(self) -> None:
+        """Write atomically: a build killed while saving leaves the old cache (or none), never half of one."""
+        if self.file is None or self._unchanged():
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dispatch_table = _SAVE_TABLE
+            pickler.dump((self.key, self.parsed, self.outputs))
+        os.replace(temporary, self.file)

@@ -1,0 +1,130 @@
+"""Incremental builds: the cache skips what did not change, and never leaves a stale page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpus import write_corpus
+from digest import cache as cache_module
+from digest.pipeline import BuildOptions, BuildResult, build
+from tests.helpers import ROOT, tree_bytes
+
+COUNT = 150
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus") / "content"
+    write_corpus(folder, COUNT)
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path, corpus: Path) -> Path:
+    """A private copy of the corpus and the theme, so tests may edit anything."""
+    shutil.copytree(corpus, tmp_path / "content")
+    shutil.copytree(ROOT / "templates", tmp_path / "templates")
+    shutil.copytree(ROOT / "static", tmp_path / "static")
+    return tmp_path
+
+
+def _build(project: Path, output: str = "_site", cache: str | None = ".cache", **options) -> BuildResult:
+    return build(BuildOptions(
+        content=project / "content",
+        output=project / output,
+        templates=project / "templates",
+        static=project / "static",
+        cache_dir=project / cache if cache else None,
+        **options,
+    ))
+
+
+def _clean_build(project: Path) -> dict[str, bytes]:
+    """What a full build from scratch (no cache, empty output) makes of the same sources."""
+    _build(project, output="clean", cache=None)
+    return tree_bytes(project / "clean")
+
+
+def _mtimes(folder: Path) -> dict[str, int]:
+    return {p.relative_to(folder).as_posix(): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def _retitle(path: Path, title: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r'^title: ".*"$', f'title: "{title}"', text, count=1, flags=re.M), encoding="utf-8")
+
+
+def test_a_second_build_renders_and_writes_nothing(project: Path):
+    first = _build(project)
+    assert first.rendered == first.pages > COUNT
+    before = _mtimes(project / "_site")
+    second = _build(project)
+    assert (second.rendered, second.parsed, second.stats.written, second.stats.removed) == (0, 0, 0, 0)
+    assert _mtimes(project / "_site") == before
+
+
+def test_editing_one_article_renders_only_its_pages_and_matches_a_clean_build(project: Path):
+    first = _build(project)
+    edited = project / "content" / "000" / "000100.md"
+    _retitle(edited, "Edited headline (synthetic)")
+    second = _build(project)
+    assert second.parsed == 1
+    assert 0 < second.rendered < first.pages // 4
+    site = tree_bytes(project / "_site")
+    assert site == _clean_build(project)
+    pages = [path for path, data in site.items() if b"Edited headline (synthetic)" in data]
+    assert any(path.endswith("/edited-headline-synthetic/index.html") for path in pages)
+    assert "index.html" in pages or any(path.startswith("topics/") for path in pages)  # the lists that show it
+
+
+def test_deleting_an_article_removes_its_page(project: Path):
+    _build(project)
+    victim = project / "content" / "000" / "000042.md"
+    title = re.search(r'^title: "(.*)"$', victim.read_text(encoding="utf-8"), re.M).group(1)
+    [page] = [p for p, data in tree_bytes(project / "_site").items()
+              if p.count("/") == 4 and f"<title>{title}".encode() in data]
+    link = ("/" + page.removesuffix("index.html")).encode()
+    victim.unlink()
+    result = _build(project)
+    assert result.stats.removed == 1
+    site = tree_bytes(project / "_site")
+    assert page not in site and not any(link in data for data in site.values())
+    assert site == _clean_build(project)
+
+
+def test_a_template_change_renders_the_pages_that_use_it_and_no_others(project: Path):
+    first = _build(project)
+    article = project / "templates" / "article.html"
+    article.write_text(article.read_text(encoding="utf-8").replace("</article>", "</article><!-- v2 -->", 1))
+    second = _build(project)
+    assert second.rendered == COUNT  # every article page, and no list page
+    assert tree_bytes(project / "_site") == _clean_build(project)
+    base = project / "templates" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<p>v3</p></footer>", 1))
+    assert _build(project).rendered == first.pages  # every page extends base.html
+
+
+def test_a_new_generator_version_invalidates_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch):
+    first = _build(project)
+    monkeypatch.setattr(cache_module, "GENERATOR", "a-newer-release")
+    again = _build(project)
+    assert (again.rendered, again.parsed) == (first.pages, COUNT)
+
+
+def test_an_output_file_changed_by_hand_is_rendered_again(project: Path):
+    _build(project)
+    home = project / "_site" / "index.html"
+    good = home.read_bytes()
+    home.write_bytes(b"tampered")
+    result = _build(project)
+    assert result.rendered == 1 and home.read_bytes() == good
+
+
+def test_the_output_is_the_same_for_any_number_of_workers(project: Path):
+    _build(project, output="one", cache=None, jobs=1)
+    _build(project, output="two", cache=None, jobs=2)
+    assert tree_bytes(project / "one") == tree_bytes(project / "two")
