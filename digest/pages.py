@@ -125,7 +125,9 @@ def plan_pages(site: Site) -> list[Page]:
     archive = build_archive(site.posts)
     common = {
         "nav_topics": tuple(topic.ref for topic in site.topics),
-        "nav_archive": archive.years[0] if archive.years else None,
+        # A URL, not the Period: every page shows this link, and a Period holds a year of posts,
+        # so passing it would make every page depend on every article of the year (see incremental.py).
+        "nav_archive": url_for(archive.years[0]) if archive.years else None,
     }
 
     def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
