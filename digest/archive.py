@@ -30,10 +30,35 @@ class Period:
     @property
     def label(self) -> str:
         """How the period is named on its page: "17 August 2020", "August 2020", "2020"."""
-        if self.kind == "year":
-            return str(self.start.year)
-        month = f"{MONTHS[self.start.month - 1]} {self.start.year}"
-        return month if self.kind == "month" else f"{self.start.day} {month}"
+        return period_label(self.kind, self.start)
+
+    @property
+    def ref(self) -> PeriodRef:
+        return PeriodRef(self.kind, self.start)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodRef:
+    """A period without its posts: all a link to it needs.
+
+    Page contexts hold these for navigation (trail, newer, older), so a day page does not
+    depend on every post of its year and is not rendered again when any of them changes.
+    """
+
+    kind: str
+    start: date
+
+    @property
+    def label(self) -> str:
+        return period_label(self.kind, self.start)
+
+
+def period_label(kind: str, start: date) -> str:
+    """How a period is named: "17 August 2020", "August 2020", "2020"."""
+    if kind == "year":
+        return str(start.year)
+    month = f"{MONTHS[start.month - 1]} {start.year}"
+    return month if kind == "month" else f"{start.day} {month}"
 
 
 @dataclass(frozen=True, slots=True)

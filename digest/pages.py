@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from .archive import Archive, Period, build_archive, neighbours
+from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
@@ -66,7 +66,7 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period |
         base = f"/topics/{obj.slug}/"
     elif isinstance(obj, ProviderRef):
         base = f"/providers/{obj.slug}/"
-    elif isinstance(obj, Period):
+    elif isinstance(obj, (Period, PeriodRef)):
         base = _PERIOD_FOLDERS[obj.kind].format(obj.start)
     elif type(obj) is date:  # a datetime would carry its own time zone: only local days are accepted
         base = _PERIOD_FOLDERS["day"].format(obj)
@@ -230,8 +230,8 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 "description": f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}.",
                 "period": period,
                 "children": archive.within(period),
-                "newer": newer,
-                "older": older,
+                "newer": newer and newer.ref,
+                "older": older and older.ref,
                 "trail": _trail(archive, period),
                 "current_topic": None,
                 "sharing": Sharing("website", feeds=feeds),
@@ -248,8 +248,8 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 "period": day,
                 "posts": posts,
                 "pagination": pagination,
-                "newer": newer,
-                "older": older,
+                "newer": newer and newer.ref,
+                "older": older and older.ref,
                 "trail": _trail(archive, day),
                 "current_topic": None,
                 "sharing": collection_sharing(day, day.label, posts, first, pagination.number, config, locate, feeds),
@@ -257,11 +257,11 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
     return pages
 
 
-def _trail(archive: Archive, period: Period) -> tuple[Period, ...]:
+def _trail(archive: Archive, period: Period) -> tuple[PeriodRef, ...]:
     """The larger periods holding ``period`` (its year, then its month), for breadcrumbs."""
     year = next(y for y in archive.years if y.start.year == period.start.year)
     if period.kind == "year":
         return ()
     if period.kind == "month":
-        return (year,)
-    return (year, next(m for m in archive.within(year) if m.start.month == period.start.month))
+        return (year.ref,)
+    return (year.ref, next(m for m in archive.within(year) if m.start.month == period.start.month).ref)
