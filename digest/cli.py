@@ -65,6 +65,17 @@ def make_parser() -> argparse.ArgumentParser:
     build_cmd.add_argument("--base-url", default=None, help="override base_url from the config")
     build_cmd.add_argument("--image-cache", type=Path, default=DEFAULT_IMAGE_CACHE,
                            help=f"image cache made by 'images' (default: {DEFAULT_IMAGE_CACHE})")
+    serve_cmd = commands.add_parser("serve", help="build a live preview, serve it, rebuild and reload on every save")
+    _add_site_options(serve_cmd)
+    _add_build_options(serve_cmd)
+    serve_cmd.add_argument("--static", type=Path, default=None,
+                           help="folder of assets added over the default theme's /static/ (default: static, if present)")
+    serve_cmd.add_argument("--image-cache", type=Path, default=DEFAULT_IMAGE_CACHE,
+                           help=f"image cache made by 'images' (default: {DEFAULT_IMAGE_CACHE})")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    serve_cmd.add_argument("--port", type=int, default=8000,
+                           help="port (default: 8000; if taken, the next free one; 0: any free port)")
+    serve_cmd.add_argument("--open", action="store_true", help="open the preview in the web browser")
     check_cmd = commands.add_parser("check", help="validate content, config and templates; write nothing")
     _add_site_options(check_cmd)
     _add_build_options(check_cmd)
@@ -106,25 +117,29 @@ def _options(args: argparse.Namespace) -> BuildOptions:
     )
 
 
-def run(options: BuildOptions) -> tuple[int, BuildResult | None]:
-    """Run one build and report on stderr; returns the exit status (and the result when it ran)."""
+def attempt(options: BuildOptions) -> tuple[BuildResult | None, list[str]]:
+    """Run one build; the result (None when it could not run) and every problem as a printable line."""
     for name, folder in (("content", options.content), ("templates", options.templates), ("static", options.static)):
         if folder is not None and not folder.is_dir():
-            print(f"error: {name} folder not found: {folder}", file=sys.stderr)
-            return EXIT_USAGE, None
+            return None, [f"error: {name} folder not found: {folder}"]
     try:
         result = build(options)
     except (ConfigError, OutputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE, None
+        return None, [f"error: {exc}"]
     except jinja2.TemplateSyntaxError as exc:
-        print(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE, None
+        return None, [f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}"]
     except jinja2.TemplateError as exc:
-        print(f"error: template error: {exc}", file=sys.stderr)
-        return EXIT_USAGE, None
-    for line in iter_problem_lines(result.problems):
+        return None, [f"error: template error: {exc}"]
+    return result, list(iter_problem_lines(result.problems))
+
+
+def run(options: BuildOptions) -> tuple[int, BuildResult | None]:
+    """Run one build and report on stderr; returns the exit status (and the result when it ran)."""
+    result, lines = attempt(options)
+    for line in lines:
         print(line, file=sys.stderr)
+    if result is None:
+        return EXIT_USAGE, None
     return (EXIT_CONTENT if result.errors else EXIT_OK), result
 
 
@@ -183,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
             print("interrupted; what was cached so far is kept", file=sys.stderr)
             return 130
     options = _options(args)
+    if args.command == "serve":
+        from .serve import ServeOptions, serve  # the server's imports are only paid for when serving
+
+        return serve(ServeOptions(options, host=args.host, port=args.port, open_browser=args.open))
     try:
         status, result = run(options)
     except KeyboardInterrupt:

@@ -75,7 +75,8 @@ def build(options: BuildOptions) -> BuildResult:
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)
     try:
-        stats = render_pages(pages, renderer, writer, cache, options.jobs)
+        # Rendering without a writer checks the templates (`check`); `--strict` with errors renders nothing.
+        stats = render_pages(pages, renderer, writer, cache, options.jobs) if writer or not options.write else None
         for path, data in feed_files(site, pages) + list(assets.files):
             if writer:
                 writer.add(path, data)
@@ -83,13 +84,13 @@ def build(options: BuildOptions) -> BuildResult:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
             result.stats = writer.commit()
-            cache.record(options.output, stats.fingerprints)
+            cache.record(options.output, stats.fingerprints if stats else {})
     except BaseException:
         if writer:
             writer.abort()
         raise
     cache.save()
-    result.rendered = stats.rendered
+    result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started
     return result

@@ -1,0 +1,195 @@
+"""``build.py serve``: a live preview that rebuilds on save and reloads every open tab.
+
+The preview is the same site ``build`` writes (built with ``base_url`` pointed at the local
+address, so a sub-path site works at ``/``), kept in its own folder under ``.cache/`` and
+rebuilt through the same incremental pipeline: an edit costs what it changed. The served
+HTML gets the live-reload script, and, while the last save is broken, a banner with the
+error; neither is ever in the built files. A bad edit never stops the server: the last good
+pages stay in place (the writer swaps in a new site only when a build succeeds).
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import hashlib
+import html
+import re
+import logging
+import socket
+import time
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from livereload import Server
+from livereload.handlers import LiveReloadHandler, StaticFileHandler
+
+from .cli import attempt
+from .pipeline import BuildOptions
+from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
+
+PORT_TRIES = 20
+_BANNER_STYLE = ("position:fixed;top:0;left:0;right:0;z-index:2147483647;margin:0;padding:12px 16px;"
+                 "background:#b00020;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;"
+                 "max-height:50vh;overflow:auto;box-shadow:0 2px 8px rgba(0,0,0,.4)")
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    build: BuildOptions
+    host: str = "127.0.0.1"
+    port: int = 8000  # 0: any free port
+    open_browser: bool = False
+
+
+class Preview:
+    """The preview site and the state of the last build: its problems, shown until a good save."""
+
+    def __init__(self, options: BuildOptions) -> None:
+        self.options = options
+        self.errors: list[str] = []
+        self.server: _PreviewServer | None = None
+
+    @property
+    def live_script(self) -> bytes:
+        return self.server.live_script if self.server else b""
+
+    def rebuild(self, what: str) -> str:
+        """Build incrementally; one line saying what changed, what was written and how long it took."""
+        started = time.perf_counter()
+        result, lines = attempt(self.options)
+        self.errors = [line for line in lines if ": warning: " not in line]
+        ms = (time.perf_counter() - started) * 1000
+        for line in lines:
+            print(line, flush=True)
+        if result is None:
+            return f"{what}: build failed, still serving the last good pages ({ms:.0f} ms)"
+        stats = result.stats
+        written = f"{stats.written} files written, {stats.removed} removed" if stats else "nothing written"
+        return f"{what}: {result.rendered} pages rendered, {written} ({ms:.0f} ms)"
+
+    def banner(self) -> bytes:
+        """The error banner for served pages (empty when the last build was clean)."""
+        if not self.errors:
+            return b""
+        text = html.escape("\n".join(["Build problem (fix and save; this page shows the last good build):", *self.errors]))
+        return f'<div id="digest-build-error" role="alert" style="{_BANNER_STYLE}">{text}</div>'.encode()
+
+
+def _handler(preview: Preview) -> type[StaticFileHandler]:
+    class PreviewFileHandler(StaticFileHandler):
+        """Serves the preview folder, with the error banner after <body> while a build is broken."""
+
+        def set_extra_headers(self, path: str) -> None:
+            self.set_header("Cache-Control", "no-store")
+
+        def should_return_304(self) -> bool:
+            return False  # the banner can change while the file does not
+
+        @classmethod
+        def get_content(cls, abspath: str, start: int | None = None, end: int | None = None):  # type: ignore[override]
+            data = b"".join(super().get_content(abspath, start, end))
+            if abspath.endswith(".html") and start is None and end is None:
+                data = _allow_preview_scripts(_with_banner(data, preview.banner()), preview.live_script)
+            yield data
+
+        def get_content_size(self) -> int:
+            data = b"".join(self.get_content(self.absolute_path))
+            return len(data)
+
+    return PreviewFileHandler
+
+
+def _allow_preview_scripts(page: bytes, live_script: bytes) -> bytes:
+    """Let the page's Content-Security-Policy run livereload's inline loader and style the banner.
+
+    Only the served preview is relaxed, by the hash of that one script; built files keep their policy.
+    """
+    inline = re.search(rb"<script[^>]*>(.*?)</script>", live_script, re.S)
+    if inline is None:
+        return page
+    digest = base64.b64encode(hashlib.sha256(inline.group(1)).digest()).decode()
+    page = page.replace(b"script-src 'self'", f"script-src 'self' 'sha256-{digest}'".encode(), 1)
+    return page.replace(b"style-src 'self'", b"style-src 'self' 'unsafe-inline'", 1)
+
+
+class _PreviewServer(Server):
+    """livereload's server, remembering the live-reload snippet it injects (its CSP hash is needed)."""
+
+    live_script = b""
+
+    def get_web_handlers(self, script: bytes):  # type: ignore[no-untyped-def]
+        self.live_script = script
+        return super().get_web_handlers(script)
+
+
+def _with_banner(page: bytes, banner: bytes) -> bytes:
+    if not banner:
+        return page
+    at = page.find(b"<body")
+    at = page.find(b">", at) + 1 if at >= 0 else 0
+    return page[:at] + banner + page[at:]
+
+
+def free_port(host: str, port: int) -> int:
+    """``port`` if it can be bound on ``host``, else the next free one (0: any free port)."""
+    for candidate in [port] if port == 0 else range(port, port + PORT_TRIES):
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host, candidate))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                continue
+            return probe.getsockname()[1]
+    raise OSError(errno.EADDRINUSE, f"ports {port}-{port + PORT_TRIES - 1} on {host} are all in use")
+
+
+def _watch(server: Server, path: Path, kind: str, rebuild: Callable[[str], None]) -> None:
+    if path.exists():
+        server.watch(str(path), lambda: rebuild(f"{kind} changed ({server.watcher.filepath or path})"))
+
+
+def serve(options: ServeOptions) -> int:
+    """Build the preview, serve it, rebuild on every save until Ctrl-C."""
+    try:
+        port = free_port(options.host, options.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {options.host}:{options.port}: {exc.strerror or exc}")
+        return 2
+    if options.port and port != options.port:
+        print(f"port {options.port} is in use; serving on port {port} instead")
+    url = f"http://{'[' + options.host + ']' if ':' in options.host else options.host}:{port}/"
+    build_options = replace(options.build, output=options.build.cache_dir / "preview" if options.build.cache_dir
+                            else Path(".cache/preview"), base_url=url, write=True)
+    preview = Preview(build_options)
+    print(preview.rebuild("initial build"), flush=True)
+    # From now on a save with a broken article keeps the last good pages instead of dropping that page.
+    preview.options = replace(build_options, strict=True)
+
+    server = preview.server = _PreviewServer()
+    server.SFH = _handler(preview)
+
+    def rebuild(what: str) -> None:
+        print(preview.rebuild(what), flush=True)
+        server.watcher.filepath = "*"  # a full reload: stylesheets have hashed names, so swapping one cannot work
+
+    _watch(server, build_options.content, "content", rebuild)
+    for folder in layers(build_options.templates, DEFAULT_TEMPLATES):
+        _watch(server, folder, "templates", rebuild)
+    for folder in layers(build_options.static, DEFAULT_STATIC):
+        _watch(server, folder, "static", rebuild)
+    if build_options.config:
+        _watch(server, build_options.config, "config", rebuild)
+    LiveReloadHandler.DEFAULT_RELOAD_TIME = 0  # reload after every save, however quick the next one comes
+    server._setup_logging = lambda: None  # one line per rebuild is ours to print, not livereload's chatter
+    for name in ("livereload", "tornado.access", "tornado.application", "tornado.general"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    print(f"serving the preview at {url} (Ctrl-C stops)", flush=True)
+    if options.open_browser:
+        webbrowser.open(url)
+    server.serve(port=port, host=options.host, root=str(build_options.output), restart_delay=0)
+    print("stopped", flush=True)
+    return 0

@@ -1,0 +1,161 @@
+"""`build.py serve`: a real server in a subprocess on a free port, edited on disk while it runs."""
+
+from __future__ import annotations
+
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, article_text, run_build, tree_bytes
+
+WAIT = 60  # seconds allowed for a rebuild to show; generous because CI machines are shared
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen[str], url: str, lines: queue.Queue[str]) -> None:
+        self.process, self.url, self.lines = process, url, lines
+
+    def get(self, path: str = "") -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(self.url + path.lstrip("/"), timeout=10) as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+
+    def wait_for(self, path: str, predicate: Callable[[str], bool]) -> str:
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the server died"
+            status, body = self.get(path)
+            if status == 200 and predicate(body):
+                return body
+            time.sleep(0.2)
+        output = "".join(iter(lambda: "" if self.lines.empty() else self.lines.get(), ""))
+        raise AssertionError(f"{path} did not change within {WAIT}s; the server said:\n{output}")
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    content = project / "content"
+    content.mkdir(parents=True)
+    for index, topic in enumerate(("AI", "Robotics", "AI")):
+        (content / f"story{index}.md").write_text(article_text(
+            "Body text.", title=f"Original story {index}", webUrl=f"https://example.com/s{index}",
+            publishedDateTime=f"2024-05-0{index + 1}T10:00:00Z", topics=[topic]), encoding="utf-8")
+    (project / "site.yaml").write_text("title: Preview test\nbase_url: https://user.github.io/digest/\n")
+    (project / "templates").mkdir()
+    (project / "templates" / "base.html").write_bytes((ROOT / "templates" / "base.html").read_bytes())
+    return project
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    project = _project(tmp_path)
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--jobs", "1"],
+                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    deadline, url = time.monotonic() + WAIT, None
+    seen = []
+    while url is None and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        match = re.search(r"serving the preview at (http://127\.0\.0\.1:\d+/)", line)
+        url = match.group(1) if match else None
+    assert url, "".join(seen)
+    yield Served(process, url, lines)
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _edit(project_file: Path, old: str, new: str) -> None:
+    project_file.write_text(project_file.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
+def test_serve_rebuilds_on_save_and_survives_a_broken_edit(served: Served, tmp_path: Path):
+    project = tmp_path / "project"
+    status, home = served.get("/")
+    assert status == 200 and "Original story 1" in home
+    assert 'href="/digest/' not in home  # the sub-path site is previewed at /
+    article = re.search(r'href="(/2024/05/02/[^"]+/)"', home).group(1)
+    status, page = served.get(article)
+    assert status == 200 and "Original story 1" in page and "livereload.js" in page
+    stylesheet = re.search(r'href="(/static/css/[^"]+\.css)"', page).group(1)
+    assert served.get(stylesheet)[0] == 200
+
+    story = project / "content" / "story1.md"
+    _edit(story, "Original story 1", "Renamed story 1")
+    served.wait_for("/", lambda body: "Renamed story 1" in body)
+
+    _edit(story, "---\ntitle:", "---\ntitle: [unclosed\nbroken:")
+    broken = served.wait_for("/", lambda body: "digest-build-error" in body)
+    assert "story1.md:" in broken and "Renamed story 1" in broken  # the error, over the last good page
+    _edit(story, "title: [unclosed\nbroken:", "title:")
+    served.wait_for("/", lambda body: "digest-build-error" not in body and "Renamed story 1" in body)
+
+    template = project / "templates" / "base.html"
+    good = template.read_text(encoding="utf-8")
+    template.write_text("{% if %}\n" + good, encoding="utf-8")
+    broken = served.wait_for("/", lambda body: "digest-build-error" in body)
+    assert "base.html:1: template error" in broken
+    template.write_text(good, encoding="utf-8")
+    served.wait_for("/", lambda body: "digest-build-error" not in body)
+    assert served.process.poll() is None
+
+
+def test_the_live_reload_script_is_never_in_build_output(served: Served, tmp_path: Path):
+    project = tmp_path / "project"
+    preview = tree_bytes(project / ".cache" / "preview")
+    assert preview and not any(b"livereload" in data for data in preview.values())
+    assert run_build("build", cwd=project).returncode == 0
+    assert not any(b"livereload" in data for data in tree_bytes(project / "_site").values())
+
+
+def test_a_port_in_use_moves_to_the_next_free_one(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        project = _project(tmp_path)
+        process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
+                                   cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            output = ""
+            deadline = time.monotonic() + WAIT
+            while "serving the preview" not in output and time.monotonic() < deadline:
+                output += process.stdout.readline()  # type: ignore[union-attr]
+            assert f"port {port} is in use; serving on port" in output
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_a_browser_tab_reloads_by_itself_after_a_save(served: Served, tmp_path: Path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(served.url)
+            page.wait_for_function("() => window.LiveReload !== undefined", timeout=WAIT * 1000)
+            assert "Original story 2" in page.content()
+            _edit(tmp_path / "project" / "content" / "story2.md", "Original story 2", "Story 2, edited live")
+            page.wait_for_function("() => document.body.innerText.includes('Story 2, edited live')",
+                                   timeout=WAIT * 1000)
+        finally:
+            browser.close()
