@@ -26,5 +26,9 @@ serve: $(STAMP)
 test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest
 
+# BENCH_ARGS="--huge" adds 100,000 articles; "--runs 5" for tighter medians.
+bench: $(STAMP)
+	$(PY) -m benchmarks.bench $(BENCH_ARGS)
+
 clean:
 	rm -rf _site .cache .pytest_cache

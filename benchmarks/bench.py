@@ -1,0 +1,152 @@
+"""Benchmark: cold build, no-change rebuild, one-article edit, one-template edit, at 1k/10k(/100k) articles.
+
+Each build runs ``python build.py build`` in a child process, as a user would; the time is the
+wall clock around it and the peak memory is the child's ``ru_maxrss`` (the rusage struct that
+``resource.getrusage`` reports, taken per child with ``os.wait4``: with ``--jobs`` > 1 it is the
+largest of the build process and its render workers, not their sum). Every scenario runs
+``--runs`` times and reports the median. Prints one table and writes it as JSON.
+
+    python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--jobs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.corpus import write_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+WORK = ROOT / "benchmarks" / ".work"  # generated corpora and outputs; git-ignored, safe to delete
+SCENARIOS = ("cold", "no change", "one article edited", "one template edited")
+
+
+@dataclass(frozen=True)
+class Row:
+    articles: int
+    scenario: str
+    median_s: float
+    min_s: float
+    max_s: float
+    peak_mib: float
+    rendered: int  # pages rendered by the last run
+    runs: int
+
+
+def _run(project: Path, jobs: int | None) -> tuple[float, float, int]:
+    """One ``build.py build`` in ``project``: wall seconds, peak MiB of the child, pages rendered."""
+    command = [sys.executable, str(ROOT / "build.py"), "build", "--config", str(ROOT / "site.yaml")]
+    if jobs:
+        command += ["--jobs", str(jobs)]
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise SystemExit(f"build failed in {project}:\n{stderr.decode()}")
+    rendered = re.search(rb"\((\d+) rendered", stdout)
+    return seconds, usage.ru_maxrss / 1024, int(rendered.group(1)) if rendered else -1
+
+
+def _project(count: int) -> Path:
+    """A project folder with ``count`` generated articles and a copy of the theme's templates."""
+    project = WORK / f"{count}"
+    content = project / "content"
+    if not (content / f"{(count - 1) // 1000:03d}" / f"{count - 1:06d}.md").is_file():
+        shutil.rmtree(project, ignore_errors=True)
+        write_corpus(content, count)
+    shutil.rmtree(project / "templates", ignore_errors=True)
+    shutil.copytree(ROOT / "templates", project / "templates")
+    return project
+
+
+def _reset(project: Path) -> None:
+    for folder in ("_site", ".cache"):
+        shutil.rmtree(project / folder, ignore_errors=True)
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def bench_size(count: int, runs: int, jobs: int | None) -> list[Row]:
+    project = _project(count)
+    article = project / "content" / "000" / "000007.md"
+    template = project / "templates" / "article.html"
+    original = article.read_text(encoding="utf-8")
+    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in SCENARIOS}
+    try:
+        for _ in range(runs):
+            _reset(project)
+            samples["cold"].append(_run(project, jobs))
+        for _ in range(runs):
+            samples["no change"].append(_run(project, jobs))
+        for run in range(runs):
+            _edit(article, "title: \"", f"title: \"Edit {run} ")
+            samples["one article edited"].append(_run(project, jobs))
+        for run in range(runs):
+            _edit(template, "</article>", f"</article><!-- edit {run} -->")
+            samples["one template edited"].append(_run(project, jobs))
+    finally:
+        article.write_text(original, encoding="utf-8")
+    rows = []
+    for name in SCENARIOS:
+        times = [s[0] for s in samples[name]]
+        rows.append(Row(count, name, round(statistics.median(times), 3), round(min(times), 3), round(max(times), 3),
+                        round(max(s[1] for s in samples[name]), 1), samples[name][-1][2], runs))
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'articles':>9} | {'scenario':<20} | {'median s':>8} | {'min s':>7} | {'max s':>7} | "
+             f"{'peak MiB':>8} | {'rendered':>8}"]
+    lines.append("-" * len(lines[0]))
+    for r in rows:
+        lines.append(f"{r.articles:>9,} | {r.scenario:<20} | {r.median_s:>8.2f} | {r.min_s:>7.2f} | {r.max_s:>7.2f} | "
+                     f"{r.peak_mib:>8.0f} | {r.rendered:>8}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="article counts (default: 1000 10000)")
+    parser.add_argument("--huge", action="store_true", help="also 100,000 articles (several GB of disk, a long run)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the median is reported (default: 3)")
+    parser.add_argument("--jobs", type=int, default=None, help="passed to build.py --jobs (default: its default)")
+    args = parser.parse_args()
+    sizes = args.sizes + ([100_000] if args.huge else [])
+    load_before = os.getloadavg()
+    rows = [row for count in sizes for row in bench_size(count, args.runs, args.jobs)]
+    print(table(rows))
+    load_after = os.getloadavg()
+    print(f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    result = {
+        "when": stamp,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
+                    "load_average_before": load_before, "load_average_after": load_after},
+        "jobs": args.jobs,
+        "rows": [asdict(r) for r in rows],
+    }
+    path = RESULTS / f"bench-{stamp}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
