@@ -1,7 +1,8 @@
 """Benchmark: cold build, no-change rebuild, one-article edit, one-template edit, at 1k/10k(/100k) articles.
 
 Each build runs ``python build.py build`` in a child process, as a user would; the time is the
-wall clock around it and the peak memory is the child's ``ru_maxrss`` (the rusage struct that
+wall clock around it (and, since the machine may be busy, the CPU seconds
+of the child and its workers), and the peak memory is the child's ``ru_maxrss`` (the rusage struct that
 ``resource.getrusage`` reports, taken per child with ``os.wait4``: with ``--jobs`` > 1 it is the
 largest of the build process and its render workers, not their sum). Every scenario runs
 ``--runs`` times and reports the median. Prints one table and writes it as JSON.
@@ -39,13 +40,14 @@ class Row:
     median_s: float
     min_s: float
     max_s: float
+    cpu_s: float  # median CPU seconds (user + system) of the build and its workers: robust to a busy machine
     peak_mib: float
     rendered: int  # pages rendered by the last run
     runs: int
 
 
-def _run(project: Path, jobs: int | None) -> tuple[float, float, int]:
-    """One ``build.py build`` in ``project``: wall seconds, peak MiB of the child, pages rendered."""
+def _run(project: Path, jobs: int | None) -> tuple[float, float, int, float]:
+    """One ``build.py build`` in ``project``: wall seconds, peak MiB of the child, pages rendered, CPU seconds."""
     command = [sys.executable, str(ROOT / "build.py"), "build", "--config", str(ROOT / "site.yaml")]
     if jobs:
         command += ["--jobs", str(jobs)]
@@ -58,7 +60,7 @@ def _run(project: Path, jobs: int | None) -> tuple[float, float, int]:
     if child.returncode != 0:
         raise SystemExit(f"build failed in {project}:\n{stderr.decode()}")
     rendered = re.search(rb"\((\d+) rendered", stdout)
-    return seconds, usage.ru_maxrss / 1024, int(rendered.group(1)) if rendered else -1
+    return seconds, usage.ru_maxrss / 1024, int(rendered.group(1)) if rendered else -1, usage.ru_utime + usage.ru_stime
 
 
 def _project(count: int) -> Path:
@@ -88,7 +90,7 @@ def bench_size(count: int, runs: int, jobs: int | None) -> list[Row]:
     article = project / "content" / "000" / "000007.md"
     template = project / "templates" / "article.html"
     original = article.read_text(encoding="utf-8")
-    samples: dict[str, list[tuple[float, float, int]]] = {name: [] for name in SCENARIOS}
+    samples: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in SCENARIOS}
     try:
         for _ in range(runs):
             _reset(project)
@@ -107,17 +109,18 @@ def bench_size(count: int, runs: int, jobs: int | None) -> list[Row]:
     for name in SCENARIOS:
         times = [s[0] for s in samples[name]]
         rows.append(Row(count, name, round(statistics.median(times), 3), round(min(times), 3), round(max(times), 3),
+                        round(statistics.median(s[3] for s in samples[name]), 3),
                         round(max(s[1] for s in samples[name]), 1), samples[name][-1][2], runs))
     return rows
 
 
 def table(rows: list[Row]) -> str:
     lines = [f"{'articles':>9} | {'scenario':<20} | {'median s':>8} | {'min s':>7} | {'max s':>7} | "
-             f"{'peak MiB':>8} | {'rendered':>8}"]
+             f"{'cpu s':>7} | {'peak MiB':>8} | {'rendered':>8}"]
     lines.append("-" * len(lines[0]))
     for r in rows:
         lines.append(f"{r.articles:>9,} | {r.scenario:<20} | {r.median_s:>8.2f} | {r.min_s:>7.2f} | {r.max_s:>7.2f} | "
-                     f"{r.peak_mib:>8.0f} | {r.rendered:>8}")
+                     f"{r.cpu_s:>7.2f} | {r.peak_mib:>8.0f} | {r.rendered:>8}")
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from livereload import Server
+from tornado.ioloop import IOLoop
 from livereload.handlers import LiveReloadHandler, StaticFileHandler
 
 from .cli import attempt
@@ -187,9 +188,13 @@ def serve(options: ServeOptions) -> int:
     server._setup_logging = lambda: None  # one line per rebuild is ours to print, not livereload's chatter
     for name in ("livereload", "tornado.access", "tornado.application", "tornado.general"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    print(f"serving the preview at {url} (Ctrl-C stops)", flush=True)
-    if options.open_browser:
-        webbrowser.open(url)
+
+    def ready() -> None:  # runs once the loop has started, so the port is already listening
+        print(f"serving the preview at {url} (Ctrl-C stops)", flush=True)
+        if options.open_browser:
+            webbrowser.open(url)
+
+    IOLoop.current().add_callback(ready)
     server.serve(port=port, host=options.host, root=str(build_options.output), restart_delay=0)
     print("stopped", flush=True)
     return 0
