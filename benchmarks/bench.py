@@ -7,7 +7,7 @@ of the child and its workers), and the peak memory is the child's ``ru_maxrss`` 
 largest of the build process and its render workers, not their sum). Every scenario runs
 ``--runs`` times and reports the median. Prints one table and writes it as JSON.
 
-    python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--jobs N]
+    python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--cold-runs N] [--jobs N]
 """
 
 from __future__ import annotations
@@ -85,14 +85,14 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def bench_size(count: int, runs: int, jobs: int | None) -> list[Row]:
+def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[Row]:
     project = _project(count)
     article = project / "content" / "000" / "000007.md"
     template = project / "templates" / "article.html"
     original = article.read_text(encoding="utf-8")
     samples: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in SCENARIOS}
     try:
-        for _ in range(runs):
+        for _ in range(cold_runs):
             _reset(project)
             samples["cold"].append(_run(project, jobs))
         for _ in range(runs):
@@ -110,7 +110,7 @@ def bench_size(count: int, runs: int, jobs: int | None) -> list[Row]:
         times = [s[0] for s in samples[name]]
         rows.append(Row(count, name, round(statistics.median(times), 3), round(min(times), 3), round(max(times), 3),
                         round(statistics.median(s[3] for s in samples[name]), 3),
-                        round(max(s[1] for s in samples[name]), 1), samples[name][-1][2], runs))
+                        round(max(s[1] for s in samples[name]), 1), samples[name][-1][2], len(times)))
     return rows
 
 
@@ -129,11 +129,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000], help="article counts (default: 1000 10000)")
     parser.add_argument("--huge", action="store_true", help="also 100,000 articles (several GB of disk, a long run)")
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the median is reported (default: 3)")
+    parser.add_argument("--cold-runs", type=int, default=None, help="runs of the cold build (default: --runs)")
     parser.add_argument("--jobs", type=int, default=None, help="passed to build.py --jobs (default: its default)")
     args = parser.parse_args()
     sizes = args.sizes + ([100_000] if args.huge else [])
     load_before = os.getloadavg()
-    rows = [row for count in sizes for row in bench_size(count, args.runs, args.jobs)]
+    rows = [row for count in sizes for row in bench_size(count, args.runs, args.jobs, args.cold_runs or args.runs)]
     print(table(rows))
     load_after = os.getloadavg()
     print(f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
