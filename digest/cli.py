@@ -18,6 +18,7 @@ from .content import iter_problem_lines, load_articles
 from .incremental import default_jobs
 from .output import OutputError
 from .pipeline import BuildOptions, BuildResult, build
+from .search import SearchError
 
 EXIT_OK, EXIT_CONTENT, EXIT_USAGE = 0, 1, 2
 DEFAULT_IMAGE_CACHE = Path(".cache/images")
@@ -124,7 +125,7 @@ def attempt(options: BuildOptions) -> tuple[BuildResult | None, list[str]]:
             return None, [f"error: {name} folder not found: {folder}"]
     try:
         result = build(options)
-    except (ConfigError, OutputError) as exc:
+    except (ConfigError, OutputError, SearchError) as exc:
         return None, [f"error: {exc}"]
     except jinja2.TemplateSyntaxError as exc:
         return None, [f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}"]

@@ -42,6 +42,7 @@ class Config:
     min_quality: int = 0
     cluster_threshold: float = 0.6
     cluster_window_hours: float = 48.0
+    search: bool = True  # build a Pagefind index, a /search/ page and a search box
 
     @property
     def base_path(self) -> str:
@@ -70,6 +71,7 @@ _FLOAT_KEYS: dict[str, tuple[float, float | None, bool]] = {
     "cluster_window_hours": (0.0, None, True),
 }
 _STR_KEYS = {"title", "description", "language", "timezone"}
+_BOOL_KEYS = {"search"}
 
 
 def _check_base_url(value: str) -> str:
@@ -108,6 +110,10 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
             values[key] = value.strip()
+        elif key in _BOOL_KEYS:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{key} must be true or false, got {value!r}")
+            values[key] = value
         elif key == "base_url":
             if not isinstance(value, str):
                 raise ConfigError(f"base_url must be a string, got {value!r}")

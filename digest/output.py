@@ -93,6 +93,14 @@ class SiteWriter:
         self.paths.add(rel_path)
         shutil.copyfile(source, self._target(rel_path))
         self.written += 1
+    def adopt(self, folder: str) -> None:
+        """Take in files a tool wrote straight into the staging folder (the search index): like
+        :meth:`add`, unchanged ones become hard links to the previous build's copies."""
+        for path in sorted((self.staging / folder).rglob("*")):
+            if path.is_file():
+                data = path.read_bytes()
+                path.unlink()
+                self.add(path.relative_to(self.staging).as_posix(), data)
 
     def commit(self) -> WriteStats:
         """Swap the staged site in; the old one is deleted only after the new one is in place."""

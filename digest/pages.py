@@ -39,10 +39,12 @@ NAMED_FILES = {
     "news_sitemap": "/news-sitemap.xml",
     "robots": "/robots.txt",
 }
+SEARCH_BUNDLE = "pagefind"  # the folder Pagefind writes its index and UI into
 # Index pages with fixed names.
 NAMED_PAGES = {
     "home": "/",
     "providers": "/providers/",
+    "search": "/search/",
 }
 
 
@@ -154,6 +156,7 @@ def plan_pages(site: Site) -> list[Page]:
             "description": article.excerpt or article.title,
             "post": post,
             "related": site.related[article.web_url],
+            "searchable": config.search and not article.draft,  # only these are in the search index
             "current_topic": post.topics[0] if post.topics else None,
             "sharing": article_sharing(post, config, locate, feeds),
         }, updated=post.published))
@@ -197,6 +200,15 @@ def plan_pages(site: Site) -> list[Page]:
         "sharing": Sharing("website", feeds=feeds),
     }, updated=site.posts[0].published if site.posts else None))
     pages += _archive_pages(archive, config, common, locate, feeds)
+    if config.search:
+        pages.append(Page(url_for("search"), "search.html", {
+            **common,
+            "title": "Search",
+            "description": f"Search the stories of {config.title}.",
+            "search_bundle": f"{config.base_path}{SEARCH_BUNDLE}/",
+            "current_topic": None,
+            "sharing": Sharing("website", feeds=feeds),
+        }, updated=site.posts[0].published if site.posts else None))
     pages.append(Page("/404.html", "404.html", {
         **common,
         "title": "Page not found",

@@ -19,6 +19,7 @@ from .incremental import default_jobs, render_pages
 from .pages import plan_pages
 from .pictures import load_catalog
 from .render import Renderer
+from .search import SEARCH_BUNDLE, build_index, resolve
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 
@@ -67,8 +68,10 @@ def build(options: BuildOptions) -> BuildResult:
     cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
     loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
                            parse=cache.parser(config.tz))
+    config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
     site = build_site(loaded.articles, config)
-    result = BuildResult(problems=loaded.problems + site.warnings, config=config, parsed=cache.reparsed)
+    result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,
+                         parsed=cache.reparsed)
     pages = plan_pages(site)
     assets = load_assets(*layers(options.static, DEFAULT_STATIC))
     renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
@@ -83,6 +86,9 @@ def build(options: BuildOptions) -> BuildResult:
         if writer:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
+            if pagefind:
+                build_index(pagefind, writer.staging)
+                writer.adopt(SEARCH_BUNDLE)
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {})
     except BaseException:

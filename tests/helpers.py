@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,11 +36,11 @@ def write_article(folder: Path, name: str, body: str = "", **fields: Any) -> Pat
     return path
 
 
-def run_build(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """Run ``python build.py ARGS`` as a user would."""
+def run_build(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python build.py ARGS`` as a user would (``env`` adds to the environment)."""
     return subprocess.run(
         [sys.executable, str(ROOT / "build.py"), *args],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})},
     )
 
 

@@ -19,7 +19,7 @@ class _Collector(HTMLParser):
             attributes.get("src") or ""
         ).startswith("/"):
             self.problems.append(f"script element: {attrs}")
-        if tag in {"iframe", "object", "embed", "frame", "base", "form"}:
+        if tag in {"iframe", "object", "embed", "frame", "base", "form"} and not _site_search_form(tag, attributes):
             self.problems.append(f"<{tag}> element")
         for name, value in attrs:
             if name.startswith("on"):
@@ -32,6 +32,13 @@ class _Collector(HTMLParser):
                     part.strip().lower().startswith(DANGEROUS_SCHEMES) for part in value.split(",")
                 ):
                     self.problems.append(f"dangerous URL {name}={value!r}")
+
+
+def _site_search_form(tag: str, attributes: dict[str, str | None]) -> bool:
+    """The theme's own header search box: a GET form to the site's /search/ page."""
+    action = attributes.get("action") or ""
+    return (tag == "form" and attributes.get("role") == "search" and attributes.get("method") == "get"
+            and action.startswith("/") and action.endswith("/search/"))
 
 
 def injection_problems(html: str) -> list[str]:

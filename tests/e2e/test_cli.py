@@ -31,11 +31,11 @@ def test_sample_build_has_every_page_type_and_no_secret(tmp_path: Path):
     out = tmp_path / "_site"
     result = run_build("build", "--output", str(out))
     assert result.returncode == 0, result.stderr
-    assert "built 18 pages" in result.stdout
+    assert "built 19 pages" in result.stdout
     files = tree_bytes(out)
     for expected in ("index.html", "404.html", "topics/ai/index.html", "topics/computer-vision/index.html",
                      "providers/nypost-com/index.html", "feed.xml", "sitemap.xml", "providers/index.html",
-                     "2020/index.html", "2020/08/index.html", "2020/08/17/index.html",
+                     "2020/index.html", "2020/08/index.html", "2020/08/17/index.html", "search/index.html", "pagefind/pagefind-ui.js",
                      "2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/index.html"):
         assert expected in files
     assert not any(SECURED.encode() in data for data in files.values())

@@ -64,7 +64,7 @@ def test_a_user_asset_replaces_the_default_of_the_same_name(tmp_path: Path):
     (mine / "site.css").write_text("body { color: green; }\n")
     result = run_build("build", "--static", "mine", cwd=project)
     assert result.returncode == 0, result.stderr
-    built = tree_bytes(project / "_site" / "static")
+    built = {k: v for k, v in tree_bytes(project / "_site" / "static").items() if k.startswith("css/")}
     assert list(built.values()) == [b"body { color: green; }\n"] and re.fullmatch(r"css/site\.\w{8}\.css", *built)
 
 

@@ -1,0 +1,143 @@
+"""Search end to end: ``python build.py`` runs Pagefind, and a real Chromium finds stories with it."""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.test_cli import make_project
+from tests.helpers import SECURED, run_build, tree_bytes, write_article
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DRAFT_WORD = "Zanzibarquux"  # appears only in a draft's title
+
+
+def _fragments(site: Path) -> list[dict]:
+    """Pagefind's stored pages (gzip, after a 12-byte ``pagefind_dcd`` signature)."""
+    return [json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
+            for p in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment"))]
+
+
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The seed article plus a draft, built with --drafts under the sub-path /digest/."""
+    project = make_project(tmp_path_factory.mktemp("search"))
+    (project / "site.yaml").write_text("title: Test Digest\nbase_url: https://example.org/digest/\n")
+    write_article(project / "content", "draft.md", title=f"{DRAFT_WORD} plans leaked",
+                  webUrl="https://example.com/draft", published=False)
+    result = run_build("build", "--drafts", "--output", "serve/digest", cwd=project)
+    assert result.returncode == 0, result.stderr
+    return project / "serve"
+
+
+@contextmanager
+def serving(root: Path) -> Iterator[str]:
+    """A static file server for ``root`` on a free 127.0.0.1 port."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_index_holds_published_articles_only(searchable: Path):
+    site = searchable / "digest"
+    pages = _fragments(site)
+    assert [p["url"] for p in pages] == [
+        "/2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/"]
+    assert "New York Post" in pages[0]["content"] and "Computer Vision" in pages[0]["content"]
+    blob = b"".join(tree_bytes(site).values()) + b"".join(json.dumps(p).encode() for p in pages)
+    assert SECURED.encode() not in blob
+    assert DRAFT_WORD not in json.dumps(pages)
+    draft_page = next(site.glob("*/*/*/zanzibarquux-plans-leaked/index.html")).read_text()
+    assert "data-pagefind-body" not in draft_page
+    search_page = (site / "search" / "index.html").read_text()
+    assert "script-src 'self' 'wasm-unsafe-eval';" in search_page
+    assert "wasm-unsafe-eval" not in (site / "index.html").read_text()
+
+
+def test_typing_a_title_word_lists_the_article_and_the_header_box_works_without_js(searchable: Path):
+    with serving(searchable) as origin, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            blocked: list[str] = []
+            page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
+            page.goto(f"{origin}/digest/search/")
+            page.fill(".pagefind-ui__search-input", "Blasio")
+            link = page.wait_for_selector(".pagefind-ui__result-link", timeout=15000)
+            assert link.inner_text().startswith("De Blasio calls for")
+            assert link.get_attribute("href") == (
+                "/digest/2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/")
+            page.fill(".pagefind-ui__search-input", DRAFT_WORD)
+            page.wait_for_selector(".pagefind-ui__message >> text=No results", timeout=15000)
+            assert blocked == []
+            # With JavaScript off, the header box still takes the reader to the search page.
+            no_js = browser.new_context(java_script_enabled=False).new_page()
+            no_js.goto(f"{origin}/digest/")
+            no_js.fill("#site-search-q", "facial")
+            no_js.press("#site-search-q", "Enter")
+            no_js.wait_for_url("**/digest/search/?q=facial")
+            assert "Search needs JavaScript" in no_js.inner_text("main")
+        finally:
+            browser.close()
+
+
+def test_second_build_rewrites_no_index_file(tmp_path: Path):
+    project = make_project(tmp_path)
+    assert run_build("build", cwd=project).returncode == 0
+    before = tree_bytes(project / "_site")
+    again = run_build("build", cwd=project)
+    assert again.returncode == 0 and "(0 written," in again.stdout
+    assert tree_bytes(project / "_site") == before
+    assert any(name.startswith("pagefind/") for name in before)
+
+
+def test_missing_binary_builds_without_search_and_says_so(tmp_path: Path):
+    project = make_project(tmp_path)
+    result = run_build("build", cwd=project, env={"PAGEFIND_BINARY_PATH": str(tmp_path / "no-such-pagefind")})
+    assert result.returncode == 0
+    assert "warning: search is on but the Pagefind binary is not installed" in result.stderr
+    assert "pip install 'pagefind[bin]'" in result.stderr
+    site = project / "_site"
+    assert not (site / "pagefind").exists() and not (site / "search").exists()
+    assert 'role="search"' not in (site / "index.html").read_text()
+
+
+def test_search_false_leaves_search_out(tmp_path: Path):
+    project = make_project(tmp_path)
+    (project / "site.yaml").write_text("search: false\n")
+    result = run_build("build", cwd=project)
+    assert result.returncode == 0 and result.stderr == ""
+    assert not (project / "_site" / "pagefind").exists() and not (project / "_site" / "search").exists()
+    (project / "site.yaml").write_text("search: yes please\n")
+    result = run_build("build", cwd=project)
+    assert result.returncode == 2 and "search must be true or false" in result.stderr
+
+
+def test_failing_indexer_keeps_the_previous_site(tmp_path: Path):
+    project = make_project(tmp_path)
+    assert run_build("build", cwd=project).returncode == 0
+    before = tree_bytes(project / "_site")
+    write_article(project / "content", "new.md", webUrl="https://example.com/new")
+    result = run_build("build", cwd=project, env={"PAGEFIND_BINARY_PATH": "/bin/false"})
+    assert result.returncode == 2 and "search index: pagefind failed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert tree_bytes(project / "_site") == before
