@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,9 +93,20 @@ class SiteWriter:
         self.paths.add(rel_path)
         shutil.copyfile(source, self._target(rel_path))
         self.written += 1
-    def adopt(self, folder: str) -> None:
-        """Take in files a tool wrote straight into the staging folder (the search index): like
-        :meth:`add`, unchanged ones become hard links to the previous build's copies."""
+
+    def derive(self, folder: str, tool: Callable[[Path], None]) -> None:
+        """Let ``tool`` write ``folder`` from the staged site (the search index), after every
+        other file was added. When no other file changed, the previous build's folder is still
+        right and is kept untouched; otherwise the tool runs on the staging folder and, as with
+        :meth:`add`, its unchanged files become links to the previous build's copies."""
+        old = _files(self.output / folder)
+        others_unchanged = not self._staged and _files(self.output) - {f"{folder}/{rel}" for rel in old} <= self.paths
+        if old and others_unchanged:
+            for rel in sorted(old):
+                self.keep(f"{folder}/{rel}")
+            return
+        self._start_staging()
+        tool(self.staging)
         for path in sorted((self.staging / folder).rglob("*")):
             if path.is_file():
                 data = path.read_bytes()

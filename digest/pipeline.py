@@ -87,8 +87,7 @@ def build(options: BuildOptions) -> BuildResult:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
             if pagefind:
-                build_index(pagefind, writer.staging)
-                writer.adopt(SEARCH_BUNDLE)
+                writer.derive(SEARCH_BUNDLE, lambda staged: build_index(pagefind, staged))
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {})
     except BaseException:

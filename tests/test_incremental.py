@@ -85,13 +85,15 @@ def test_deleting_an_article_removes_its_page(project: Path):
     _build(project)
     victim = project / "content" / "000" / "000042.md"
     title = re.search(r'^title: "(.*)"$', victim.read_text(encoding="utf-8"), re.M).group(1)
-    [page] = [p for p, data in tree_bytes(project / "_site").items()
-              if p.count("/") == 4 and f"<title>{title}".encode() in data]
+    before = tree_bytes(project / "_site")
+    [page] = [p for p, data in before.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
     link = ("/" + page.removesuffix("index.html")).encode()
     victim.unlink()
     result = _build(project)
-    assert result.stats.removed == 1
     site = tree_bytes(project / "_site")
+    gone = set(before) - set(site)
+    # the page, and the search index files whose content-hashed names changed with it
+    assert {p for p in gone if not p.startswith("pagefind/")} == {page} and result.stats.removed == len(gone)
     assert page not in site and not any(link in data for data in site.values())
     assert site == _clean_build(project)
 
