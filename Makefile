@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: build serve test bench clean
+.PHONY: build serve test bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,5 +30,13 @@ test: $(STAMP) $(NODE_STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench $(BENCH_ARGS)
 
+# A 1,000-article site from the synthetic corpus (example.com URLs), to see every feature at scale.
+DEMO := _demo
+demo: $(STAMP)
+	rm -rf $(DEMO)/content
+	$(PY) -m benchmarks.corpus $(DEMO)/content --count 1000
+	$(PY) build.py build --content $(DEMO)/content --config benchmarks/demo.yaml --output $(DEMO)/site --cache $(DEMO)/.cache
+	@echo "demo site in $(DEMO)/site: serve it with $(PY) -m http.server -d $(DEMO)/site"
+
 clean:
-	rm -rf _site .cache .pytest_cache
+	rm -rf _site .cache .pytest_cache $(DEMO)
