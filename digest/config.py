@@ -19,6 +19,18 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class ProviderOverride:
+    """Per-provider settings from ``site.yaml``'s ``providers`` mapping (keyed by domain)."""
+
+    domain: str
+    name: str | None = None  # display name instead of the most common one in the content
+    color: int | None = None  # one of the theme's 12 AA-contrast badge colours, 0-11
+
+
+PALETTE_SIZE = 12
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything the pipeline needs to know about the site, with safe defaults."""
 
@@ -43,6 +55,7 @@ class Config:
     cluster_threshold: float = 0.6
     cluster_window_hours: float = 48.0
     search: bool = True  # build a Pagefind index, a /search/ page and a search box
+    providers: tuple[ProviderOverride, ...] = ()
 
     @property
     def base_path(self) -> str:
@@ -72,6 +85,26 @@ _FLOAT_KEYS: dict[str, tuple[float, float | None, bool]] = {
 }
 _STR_KEYS = {"title", "description", "language", "timezone"}
 _BOOL_KEYS = {"search"}
+
+
+def _provider_overrides(value: Any) -> tuple[ProviderOverride, ...]:
+    """``providers: {domain: {name: ..., color: 0-11}}``; unknown keys and bad values are errors."""
+    if not isinstance(value, dict):
+        raise ConfigError("providers must be a mapping of provider domains to settings")
+    overrides = []
+    for domain, settings in sorted(value.items(), key=lambda kv: str(kv[0])):
+        if not isinstance(domain, str) or not domain.strip() or not isinstance(settings, dict):
+            raise ConfigError(f"providers: {domain!r} must be a domain with a mapping of settings")
+        unknown = sorted(set(map(str, settings)) - {"name", "color"})
+        if unknown:
+            raise ConfigError(f"providers.{domain}: unknown setting(s): {', '.join(unknown)}")
+        name, color = settings.get("name"), settings.get("color")
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(f"providers.{domain}.name must be a non-empty string, got {name!r}")
+        if color is not None and (not isinstance(color, int) or isinstance(color, bool) or not 0 <= color < PALETTE_SIZE):
+            raise ConfigError(f"providers.{domain}.color must be a badge colour number 0-{PALETTE_SIZE - 1}, got {color!r}")
+        overrides.append(ProviderOverride(domain.strip().lower().removeprefix("www."), name.strip() if name else None, color))
+    return tuple(overrides)
 
 
 def _check_base_url(value: str) -> str:
@@ -110,6 +143,8 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"{key} must be a non-empty string, got {value!r}")
             values[key] = value.strip()
+        elif key == "providers":
+            values[key] = _provider_overrides(value)
         elif key in _BOOL_KEYS:
             if not isinstance(value, bool):
                 raise ConfigError(f"{key} must be true or false, got {value!r}")

@@ -52,6 +52,7 @@ class ProviderRef:
     slug: str
     name: str
     domain: str
+    color: int | None = None  # a colour chosen in site.yaml; else one derived from the domain
 
     @property
     def monogram(self) -> str:
@@ -60,6 +61,8 @@ class ProviderRef:
     @property
     def palette(self) -> int:
         """Which of the theme's 12 badge colours (all WCAG AA with white text) this provider gets."""
+        if self.color is not None:
+            return self.color
         return int(hashlib.sha1(self.domain.encode()).hexdigest()[:8], 16) % 12
 
 
@@ -174,19 +177,20 @@ def _unique(slug: str, used: set[str]) -> str:
     return candidate
 
 
-def _provider_refs(articles: list[Article]) -> dict[str, ProviderRef]:
+def _provider_refs(articles: list[Article], config: Config) -> dict[str, ProviderRef]:
+    """One badge per domain: the name from site.yaml, else the most common spelling in the content."""
     names: dict[str, Counter[str]] = defaultdict(Counter)
     for article in articles:
         names[article.provider.domain][article.provider.name] += 1
+    overrides = {o.domain: o for o in config.providers}
     used: set[str] = set()
-    return {
-        domain: ProviderRef(
-            _unique(slugify(domain, "provider"), used),
-            min(names[domain].items(), key=lambda kv: (-kv[1], kv[0]))[0],
-            domain,
-        )
-        for domain in sorted(names)
-    }
+    refs = {}
+    for domain in sorted(names):
+        override = overrides.get(domain)
+        name = (override and override.name) or min(names[domain].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        refs[domain] = ProviderRef(_unique(slugify(domain, "provider"), used), name, domain,
+                                   override.color if override else None)
+    return refs
 
 
 def _post_slugs(articles: list[Article], days: dict[str, date]) -> dict[str, str]:
@@ -276,7 +280,7 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
     """Assemble the site model from the loaded articles."""
     kept, warnings = _dedupe(articles)
     topic_refs = _topic_refs(kept, config)
-    provider_refs = _provider_refs(kept)
+    provider_refs = _provider_refs(kept, config)
     tz = config.tz
     days = {a.web_url: a.published.astimezone(tz).date() for a in kept}
     slugs = _post_slugs(kept, days)

@@ -10,7 +10,7 @@ from digest.archive import build_archive
 from digest.config import Config
 from digest.model import Provider
 from digest.pages import plan_pages, url_for
-from digest.site import build_site, slugify
+from digest.site import ProviderRef, build_site, slugify
 from tests.helpers import write_article
 from tests.test_site import art
 
@@ -115,3 +115,19 @@ def test_built_pages_link_dates_to_days_and_footer_to_sources_and_archive(site_b
     sources = (out / "providers/index.html").read_text()
     assert "Port &lt;News&gt;" in sources and "<News>" not in sources
     assert re.search(r'href="/providers/port-example/".*?1 story</span>', sources, re.S)
+
+
+def test_site_yaml_renames_and_recolours_a_provider():
+    from digest.config import ConfigError, config_from_mapping
+    import pytest
+
+    config = config_from_mapping({"providers": {"www.Zeta.org": {"name": "Zeta Daily", "color": 3}}})
+    articles = (art(1, provider=Provider("zeta", "zeta.org")), art(2, provider=Provider("Other", "other.org")))
+    site = build_site(articles, config)
+    zeta = next(p.ref for p in site.providers if p.ref.domain == "zeta.org")
+    assert (zeta.name, zeta.palette, zeta.monogram) == ("Zeta Daily", 3, "Z")
+    other = next(p.ref for p in site.providers if p.ref.domain == "other.org")
+    assert other.name == "Other" and other.palette == ProviderRef("x", "y", "other.org").palette
+    for bad in ({"zeta.org": {"color": 12}}, {"zeta.org": {"colour": 1}}, {"zeta.org": {"name": ""}}, ["zeta.org"]):
+        with pytest.raises(ConfigError):
+            config_from_mapping({"providers": bad})
