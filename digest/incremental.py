@@ -8,9 +8,7 @@ over whatever :func:`~digest.pages.plan_pages` returns: a new page type needs no
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -18,12 +16,9 @@ from .cache import BuildCache, Fingerprinter
 from .output import SiteWriter
 from .pages import Page
 from .render import Renderer
+from .workers import fork_map
 
 PARALLEL_MIN = 64  # fewer pages than this render faster in-process than a pool starts
-CHUNK = 16
-
-# The work a forked pool renders: set just before the fork, so workers inherit it without pickling.
-_WORK: tuple[Renderer, Sequence[Page]] | None = None
 
 
 def default_jobs() -> int:
@@ -61,26 +56,9 @@ def render_pages(
 
 
 def _render(renderer: Renderer, pages: Sequence[Page], todo: list[int], jobs: int) -> Iterator[tuple[int, bytes]]:
-    """Rendered pages in plan order: the same bytes whatever the number of workers."""
+    """Rendered pages, in plan order when in-process: the bytes are the same whatever the number of workers."""
     if jobs <= 1 or len(todo) < PARALLEL_MIN:
         for index in todo:
             yield index, renderer.render(pages[index])
         return
-    global _WORK
-    _WORK = (renderer, pages)
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_sigint) as pool:
-            yield from zip(todo, pool.imap(_render_one, todo, chunksize=CHUNK))
-    finally:
-        _WORK = None
-
-
-def _ignore_sigint() -> None:
-    """Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _render_one(index: int) -> bytes:
-    assert _WORK is not None
-    renderer, pages = _WORK
-    return renderer.render(pages[index])
+    yield from fork_map(lambda index: renderer.render(pages[index]), todo, jobs)

@@ -148,8 +148,10 @@ def test_a_build_killed_midway_leaves_the_previous_site_intact(tmp_path: Path, s
     base = project / "templates" / "base.html"  # a template change makes every page render again
     base.write_text(base.read_text().replace("</footer>", "<p>changed</p></footer>"))
     staging = project / "._site.staging"
+    # A shell starts background jobs with SIGINT ignored, and Python keeps that: reset it, as a terminal would have it.
     process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "build"], cwd=project,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if staging.is_dir() and sum(1 for _ in staging.rglob("index.html")) > 20:
@@ -157,8 +159,8 @@ def test_a_build_killed_midway_leaves_the_previous_site_intact(tmp_path: Path, s
         time.sleep(0.005)
     assert process.poll() is None, "the build finished before it could be interrupted"
     os.kill(process.pid, sig)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode != 0
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0, f"the build was not interrupted: {stdout} {stderr}"
     assert tree_bytes(project / "_site") == before
     if sig == signal.SIGINT:
         assert "previous site was left as it was" in stderr and "Traceback" not in stderr

@@ -1,0 +1,42 @@
+"""The forked worker pool: every result once, worker errors raised, nothing left running when stopped."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from digest.workers import fork_map
+
+
+def test_every_item_is_computed_once_by_the_workers():
+    parent = os.getpid()
+    results = list(fork_map(lambda n: (n * n, os.getpid()), list(range(200)), 3))
+    assert sorted(item for item, _ in results) == list(range(200))
+    assert all(square == item * item for item, (square, _) in results)
+    assert {pid for _, (_, pid) in results} - {parent} and parent not in {pid for _, (_, pid) in results}
+
+
+def test_a_large_result_crosses_the_pipe_intact():
+    results = dict(fork_map(lambda n: bytes([n]) * 3_000_000, [1, 2, 3], 2))
+    assert results == {n: bytes([n]) * 3_000_000 for n in (1, 2, 3)}
+
+
+def test_an_error_in_a_worker_is_raised_in_the_parent():
+    def fail_on_seven(n: int) -> int:
+        if n == 7:
+            raise ValueError("seven is broken")
+        return n
+
+    with pytest.raises(ValueError, match="seven is broken"):
+        list(fork_map(fail_on_seven, list(range(20)), 2))
+
+
+def test_stopping_early_leaves_no_worker_behind():
+    import time
+
+    results = fork_map(lambda n: time.sleep(0.05 if n else 0) or n, list(range(100)), 2)
+    next(results)
+    results.close()  # what an interrupt in the parent does: the generator's finally runs
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # every worker was killed and reaped
