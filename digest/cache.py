@@ -48,6 +48,12 @@ def _generator_digest() -> str:
 GENERATOR = _generator_digest()
 
 
+def cache_file(cache_dir: Path, kind: str, content: Path, output: Path) -> Path:
+    """The cache file of one kind for one content folder built into one output folder."""
+    pair = hashlib.blake2b(f"{content.resolve()}\0{output.resolve()}".encode(), digest_size=8).hexdigest()
+    return cache_dir / f"{kind}-{pair}.pickle"
+
+
 def content_hash(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
@@ -179,8 +185,7 @@ class BuildCache:
         key = f"{GENERATOR}:{parse_key}"
         if cache_dir is None:
             return cls(None, key)
-        pair = hashlib.blake2b(f"{content.resolve()}\0{output.resolve()}".encode(), digest_size=8).hexdigest()
-        cache = cls(cache_dir / f"build-{pair}.pickle", key)
+        cache = cls(cache_file(cache_dir, "build", content, output), key)
         try:
             with cache.file.open("rb") as handle:
                 stored_key, parsed, outputs = pickle.load(handle)

@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"checked {result.pages} pages: {summary}")
     elif result.stats is None:
         print(f"not built (--strict): {summary}", file=sys.stderr)
+    elif result.unchanged:
+        print(f"nothing changed since the last build of {options.output} ({result.pages} pages, "
+              f"checked in {result.seconds:.2f}s); {summary}")
     else:
         s = result.stats
         print(f"built {result.pages} pages into {options.output} in {result.seconds:.2f}s "

@@ -29,7 +29,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError, features
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 from . import __version__
 from .content import safe_url
@@ -46,6 +49,8 @@ _ENCODE = {"webp": ("WEBP", {"quality": 80, "method": 4}), "avif": ("AVIF", {"qu
 
 def output_formats() -> tuple[str, ...]:
     """Variant formats this Pillow can write: always WebP, AVIF too where the library has it."""
+    from PIL import features  # Pillow is imported only where images are made: a build that finds nothing changed never pays for it
+
     return ("avif", "webp") if features.check("avif") else ("webp",)
 
 
@@ -142,6 +147,8 @@ class ImageCache:
             return Entry(url, False, reason=str(exc))
 
     def _make_variants(self, key: str, image: Image.Image, formats: tuple[str, ...]) -> tuple[Variant, ...]:
+        from PIL import Image
+
         variants = []
         for width in variant_widths(image.width):
             height = max(1, round(image.height * width / image.width))
@@ -226,6 +233,8 @@ def decode(data: bytes) -> Image.Image:
     The returned image is upright (EXIF orientation applied) and RGB, transparency flattened onto
     white: it is shown over the coloured placeholder panel, which must not show through a logo.
     """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data))  # raises DecompressionBombError past 2x Pillow's own limit
         if image.format not in DECODABLE:

@@ -5,8 +5,9 @@ load (content) -> model (site) -> plan (pages) -> render -> write (output)
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .assets import load_assets
@@ -19,9 +20,10 @@ from .incremental import default_jobs, render_pages
 from .pages import plan_pages
 from .pictures import load_catalog
 from .render import Renderer
-from .search import SEARCH_BUNDLE, build_index, resolve
+from .search import SEARCH_BUNDLE, build_index, find_pagefind, resolve
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
+from . import unchanged
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class BuildResult:
     parsed: int = 0  # content files parsed; the rest came from the cache
     stats: WriteStats | None = None
     seconds: float = 0.0
+    unchanged: bool = False  # no input changed since the last build, whose output is intact: nothing ran
     config: Config = field(default_factory=Config)
 
     @property
@@ -65,6 +68,13 @@ def build(options: BuildOptions) -> BuildResult:
         theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
         image_cache = [options.image_cache] if options.image_cache else []
         check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
+    record = unchanged.record_path(options.cache_dir, options.content, options.output)
+    key = _source_key(options, config) if record and options.write else None
+    last = unchanged.load(record)
+    if key and last and last.key == key and last.output_intact(options.output):
+        return BuildResult(problems=last.problems, pages=last.pages, config=config, unchanged=True,
+                           stats=WriteStats(0, len(last.files), 0), seconds=time.perf_counter() - started)
+    unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it
     cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
     loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
                            parse=cache.parser(config.tz))
@@ -95,7 +105,28 @@ def build(options: BuildOptions) -> BuildResult:
             writer.abort()
         raise
     cache.save()
+    if key and result.stats is not None:
+        unchanged.save(record, unchanged.LastBuild.of(key, result.problems, len(pages), options.output))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _source_key(options: BuildOptions, config: Config) -> bytes:
+    """The hash :mod:`digest.unchanged` compares: every input of this build, the worker count aside.
+
+    Image variants and the search binary count by name and stat, not bytes: variant names carry
+    their content hash, and the binary is large and changes only with its package.
+    """
+    pagefind = find_pagefind() if config.search else None
+    binary = (str(pagefind), pagefind.stat().st_size, pagefind.stat().st_mtime_ns) if pagefind else None
+    manifest: list[Path] = []
+    variants: list[str] = []
+    if options.image_cache:
+        manifest.append(options.image_cache / "manifest.json")
+        folder = options.image_cache / "variants"
+        variants = sorted(os.listdir(folder)) if folder.is_dir() else []
+    settings = (replace(options, jobs=0), options.content.resolve(), options.output.resolve(), config, binary, variants)
+    themes = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
+    return unchanged.source_key(settings, options.content, themes, manifest)

@@ -130,3 +130,43 @@ def test_the_output_is_the_same_for_any_number_of_workers(project: Path):
     _build(project, output="one", cache=None, jobs=1)
     _build(project, output="two", cache=None, jobs=2)
     assert tree_bytes(project / "one") == tree_bytes(project / "two")
+
+
+def test_with_nothing_changed_the_build_stops_early_and_still_reports_problems(project: Path):
+    (project / "content" / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    first = _build(project)
+    before = _mtimes(project / "_site")
+    second = _build(project)
+    assert second.unchanged and not first.unchanged
+    assert second.problems == first.problems and second.errors  # the broken file is named again (exit status 1)
+    assert second.pages == first.pages and _mtimes(project / "_site") == before
+
+
+@pytest.mark.parametrize("change", ["content", "template", "static", "config", "output edited", "output deleted",
+                                    "output added", "drafts option"])
+def test_any_changed_input_or_output_means_a_real_build(project: Path, change: str):
+    config = project / "site.yaml"
+    config.write_text("title: Synthetic digest\n", encoding="utf-8")
+    options = {"config": config}
+    _build(project, **options)
+    site = project / "_site"
+    if change == "content":
+        _retitle(project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
+    elif change == "template":
+        (project / "templates" / "404.html").write_text("{% extends 'base.html' %}", encoding="utf-8")
+    elif change == "static":
+        (project / "static" / "css" / "site.css").write_text("body{}", encoding="utf-8")
+    elif change == "config":
+        config.write_text("title: Another title\n", encoding="utf-8")
+    elif change == "output edited":
+        (site / "feed.xml").write_bytes(b"<feed/>")
+    elif change == "output deleted":
+        (site / "robots.txt").unlink()
+    elif change == "output added":
+        (site / "stray.html").write_text("left here by hand", encoding="utf-8")
+    else:
+        options["drafts"] = True
+    result = _build(project, **options)
+    assert not result.unchanged
+    _build(project, output="clean", cache=None, **options)
+    assert tree_bytes(site) == tree_bytes(project / "clean")

@@ -51,6 +51,8 @@ def test_broken_file_is_reported_and_the_rest_is_built(tmp_path: Path):
     assert "Traceback" not in result.stderr
     html = (project / "_site" / "index.html").read_text()
     assert "A good story" in html and "De Blasio" in html
+    again = run_build("build", cwd=project)  # nothing changed: the build stops early, but not silently
+    assert "nothing changed" in again.stdout and again.returncode == 1 and again.stderr.startswith("broken.md:")
 
 
 def test_check_writes_nothing_and_strict_keeps_the_old_site(tmp_path: Path):
@@ -97,7 +99,7 @@ def test_two_builds_are_byte_identical_and_deleted_articles_vanish(tmp_path: Pat
     run_build("build", "--output", "two", cwd=project)
     assert tree_bytes(project / "one") == tree_bytes(project / "two")
     second = run_build("build", "--output", "one", cwd=project)
-    assert "0 written" in second.stdout
+    assert second.returncode == 0 and "nothing changed since the last build" in second.stdout
     (project / "content" / "extra.md").unlink()
     run_build("build", "--output", "one", cwd=project)
     assert not (project / "one" / "2024" / "05" / "01" / "extra").exists()
