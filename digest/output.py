@@ -102,8 +102,7 @@ class SiteWriter:
         old = _files(self.output / folder)
         others_unchanged = not self._staged and _files(self.output) - {f"{folder}/{rel}" for rel in old} <= self.paths
         if old and others_unchanged:
-            for rel in sorted(old):
-                self.keep(f"{folder}/{rel}")
+            self.keep_folder(folder)
             return
         self._start_staging()
         tool(self.staging)
@@ -112,6 +111,13 @@ class SiteWriter:
                 data = path.read_bytes()
                 path.unlink()
                 self.add(path.relative_to(self.staging).as_posix(), data)
+
+    def keep_folder(self, folder: str) -> bool:
+        """Carry over every file of ``folder`` in the current output as it is; False when there is none."""
+        old = _files(self.output / folder)
+        for rel in sorted(old):
+            self.keep(f"{folder}/{rel}")
+        return bool(old)
 
     def commit(self) -> WriteStats:
         """Swap the staged site in; the old one is deleted only after the new one is in place."""

@@ -40,6 +40,7 @@ class BuildOptions:
     image_cache: Path | None = None  # the `images` cache; None: no local copies (remote images only)
     cache_dir: Path | None = None  # the incremental build cache (the CLI uses .cache/); None: build from scratch
     jobs: int = field(default_factory=default_jobs)  # render workers; output is the same for any number
+    defer_search: bool = False  # keep the previous search index; the caller refreshes it (the preview, after reloading)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class BuildResult:
     stats: WriteStats | None = None
     seconds: float = 0.0
     unchanged: bool = False  # no input changed since the last build, whose output is intact: nothing ran
+    stale_search: Path | None = None  # with defer_search: the Pagefind binary to refresh the kept index with
     config: Config = field(default_factory=Config)
 
     @property
@@ -96,7 +98,9 @@ def build(options: BuildOptions) -> BuildResult:
         if writer:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
-            if pagefind:
+            if pagefind and options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
+                result.stale_search = pagefind
+            elif pagefind:
                 writer.derive(SEARCH_BUNDLE, lambda staged: build_index(pagefind, staged))
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {})
@@ -105,7 +109,7 @@ def build(options: BuildOptions) -> BuildResult:
             writer.abort()
         raise
     cache.save()
-    if key and result.stats is not None:
+    if key and result.stats is not None and result.stale_search is None:
         unchanged.save(record, unchanged.LastBuild.of(key, result.problems, len(pages), options.output))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)

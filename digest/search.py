@@ -59,9 +59,15 @@ def resolve(config: Config, articles: tuple[Article, ...], config_path: Path | N
     return config, binary, []
 
 
+def index_command(binary: Path, site_dir: Path, output_path: Path | None = None) -> list[str]:
+    """Pagefind over ``site_dir``, writing the index and its UI into ``site_dir/pagefind`` or ``output_path``."""
+    into = ["--output-path", str(output_path)] if output_path else ["--output-subdir", SEARCH_BUNDLE]
+    return [str(binary), "--site", str(site_dir), *into, "--silent"]
+
+
 def build_index(binary: Path, site_dir: Path) -> None:
     """Run Pagefind over the staged site; it writes the index and its UI into ``site_dir/pagefind``."""
-    command = [str(binary), "--site", str(site_dir), "--output-subdir", SEARCH_BUNDLE, "--silent"]
+    command = index_command(binary, site_dir)
     try:
         run = subprocess.run(command, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -16,7 +16,10 @@ import hashlib
 import html
 import re
 import logging
+import os
+import shutil
 import socket
+import subprocess
 import time
 import webbrowser
 from collections.abc import Callable
@@ -29,9 +32,11 @@ from livereload.handlers import LiveReloadHandler, StaticFileHandler
 
 from .cli import attempt
 from .pipeline import BuildOptions
+from .search import SEARCH_BUNDLE, index_command
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 
 PORT_TRIES = 20
+POLL_SECONDS = 0.1  # how often the loop looks whether a search refresh has finished
 _BANNER_STYLE = ("position:fixed;top:0;left:0;right:0;z-index:2147483647;margin:0;padding:12px 16px;"
                  "background:#b00020;color:#fff;font:14px/1.4 monospace;white-space:pre-wrap;"
                  "max-height:50vh;overflow:auto;box-shadow:0 2px 8px rgba(0,0,0,.4)")
@@ -45,11 +50,60 @@ class ServeOptions:
     open_browser: bool = False
 
 
+class SearchRefresh:
+    """Brings the preview's search index up to date behind the reload, in a child process the loop polls.
+
+    Pagefind takes seconds on a large site (most of a one-article rebuild at 10,000 articles), so
+    the preview shows an edit first and then re-indexes, swapping the new index in whole. A new
+    save stops a refresh still running, so the index never mixes two builds.
+    """
+
+    def __init__(self, output: Path, work: Path) -> None:
+        self.output, self.work = output, work
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started = 0.0
+
+    def start(self, binary: Path) -> None:
+        self.stop()
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(index_command(binary, self.output, self.work),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        IOLoop.current().call_later(POLL_SECONDS, self._poll)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def _poll(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            IOLoop.current().call_later(POLL_SECONDS, self._poll)
+            return
+        self.process = None
+        ms = (time.perf_counter() - self.started) * 1000
+        if process.returncode != 0:
+            print(f"search index: pagefind failed (exit status {process.returncode}); search shows an earlier build", flush=True)
+            return
+        live, old = self.output / SEARCH_BUNDLE, self.work.with_name(f"{self.work.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if live.exists():
+            os.rename(live, old)
+        os.rename(self.work, live)
+        shutil.rmtree(old, ignore_errors=True)
+        print(f"search index refreshed ({ms:.0f} ms)", flush=True)
+
+
 class Preview:
     """The preview site and the state of the last build: its problems, shown until a good save."""
 
-    def __init__(self, options: BuildOptions) -> None:
+    def __init__(self, options: BuildOptions, search: SearchRefresh) -> None:
         self.options = options
+        self.search = search
         self.errors: list[str] = []
         self.server: _PreviewServer | None = None
 
@@ -60,7 +114,10 @@ class Preview:
     def rebuild(self, what: str) -> str:
         """Build incrementally; one line saying what changed, what was written and how long it took."""
         started = time.perf_counter()
+        self.search.stop()
         result, lines = attempt(self.options)
+        if result is not None and result.stale_search is not None:
+            self.search.start(result.stale_search)
         self.errors = [line for line in lines if ": warning: " not in line]
         ms = (time.perf_counter() - started) * 1000
         for line in lines:
@@ -165,10 +222,11 @@ def serve(options: ServeOptions) -> int:
     url = f"http://{'[' + options.host + ']' if ':' in options.host else options.host}:{port}/"
     build_options = replace(options.build, output=options.build.cache_dir / "preview" if options.build.cache_dir
                             else Path(".cache/preview"), base_url=url, write=True)
-    preview = Preview(build_options)
+    preview = Preview(build_options, SearchRefresh(build_options.output, build_options.output.with_name("preview-search")))
     print(preview.rebuild("initial build"), flush=True)
-    # From now on a save with a broken article keeps the last good pages instead of dropping that page.
-    preview.options = replace(build_options, strict=True)
+    # From now on a save with a broken article keeps the last good pages instead of dropping that page,
+    # and the search index catches up after the reload instead of holding it up.
+    preview.options = replace(build_options, strict=True, defer_search=True)
 
     server = preview.server = _PreviewServer()
     server.SFH = _handler(preview)
@@ -196,5 +254,6 @@ def serve(options: ServeOptions) -> int:
 
     IOLoop.current().add_callback(ready)
     server.serve(port=port, host=options.host, root=str(build_options.output), restart_delay=0)
+    preview.search.stop()
     print("stopped", flush=True)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -46,3 +47,9 @@ def run_build(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def search_fragments(site: Path) -> list[dict]:
+    """Pagefind's stored pages in a built site (gzip, after a 12-byte ``pagefind_dcd`` signature)."""
+    return [json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
+            for p in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment"))]

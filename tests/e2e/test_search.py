@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gzip
 import http.server
 import json
 import threading
@@ -15,16 +14,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.test_cli import make_project
-from tests.helpers import SECURED, run_build, tree_bytes, write_article
+from tests.helpers import SECURED, run_build, search_fragments, tree_bytes, write_article
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DRAFT_WORD = "Zanzibarquux"  # appears only in a draft's title
-
-
-def _fragments(site: Path) -> list[dict]:
-    """Pagefind's stored pages (gzip, after a 12-byte ``pagefind_dcd`` signature)."""
-    return [json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
-            for p in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment"))]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +52,7 @@ def serving(root: Path) -> Iterator[str]:
 
 def test_index_holds_published_articles_only(searchable: Path):
     site = searchable / "digest"
-    pages = _fragments(site)
+    pages = search_fragments(site)
     assert [p["url"] for p in pages] == [
         "/2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/"]
     assert "New York Post" in pages[0]["content"] and "Computer Vision" in pages[0]["content"]
@@ -114,7 +107,7 @@ def test_second_build_rewrites_no_index_file_and_a_new_article_is_indexed(tmp_pa
     assert any(name.startswith("pagefind/") for name in before)
     write_article(project / "content", "new.md", title="Lighthouse keepers vote", webUrl="https://example.com/new")
     assert run_build("build", cwd=project).returncode == 0
-    assert "/2024/05/01/lighthouse-keepers-vote/" in [p["url"] for p in _fragments(project / "_site")]
+    assert "/2024/05/01/lighthouse-keepers-vote/" in [p["url"] for p in search_fragments(project / "_site")]
 
 
 def test_missing_binary_builds_without_search_and_says_so(tmp_path: Path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, article_text, run_build, tree_bytes
+from tests.helpers import ROOT, article_text, run_build, search_fragments, tree_bytes
 
 WAIT = 60  # seconds allowed for a rebuild to show; generous because CI machines are shared
 
@@ -159,3 +159,21 @@ def test_a_browser_tab_reloads_by_itself_after_a_save(served: Served, tmp_path: 
                                    timeout=WAIT * 1000)
         finally:
             browser.close()
+
+
+def test_the_search_index_catches_up_after_the_reload(served: Served, tmp_path: Path):
+    preview = tmp_path / "project" / ".cache" / "preview"
+    assert any(page["meta"]["title"] == "Original story 2" for page in search_fragments(preview))
+    _edit(tmp_path / "project" / "content" / "story2.md", "Original story 2", "Lighthouse keepers vote")
+    served.wait_for("/", lambda body: "Lighthouse keepers vote" in body)
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            titles = {page["meta"]["title"] for page in search_fragments(preview)}
+        except (OSError, ValueError):  # caught mid-swap
+            titles = set()
+        if "Lighthouse keepers vote" in titles:
+            break
+        time.sleep(0.2)
+    assert "Lighthouse keepers vote" in titles and "Original story 2" not in titles
+    assert served.process.poll() is None
