@@ -34,6 +34,7 @@ from .cli import attempt
 from .pipeline import BuildOptions
 from .search import SEARCH_BUNDLE, index_command
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
+from .watching import EventWatcher
 
 PORT_TRIES = 20
 POLL_SECONDS = 0.1  # how often the loop looks whether a search refresh has finished
@@ -228,7 +229,8 @@ def serve(options: ServeOptions) -> int:
     # and the search index catches up after the reload instead of holding it up.
     preview.options = replace(build_options, strict=True, defer_search=True)
 
-    server = preview.server = _PreviewServer()
+    watcher = EventWatcher()
+    server = preview.server = _PreviewServer(watcher=watcher)
     server.SFH = _handler(preview)
 
     def rebuild(what: str) -> None:
@@ -254,6 +256,7 @@ def serve(options: ServeOptions) -> int:
 
     IOLoop.current().add_callback(ready)
     server.serve(port=port, host=options.host, root=str(build_options.output), restart_delay=0)
+    watcher.stop()
     preview.search.stop()
     print("stopped", flush=True)
     return 0
