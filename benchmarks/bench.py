@@ -5,7 +5,9 @@ wall clock around it (and, since the machine may be busy, the CPU seconds
 of the child and its workers), and the peak memory is the child's ``ru_maxrss`` (the rusage struct that
 ``resource.getrusage`` reports, taken per child with ``os.wait4``: with ``--jobs`` > 1 it is the
 largest of the build process and its render workers, not their sum). Every scenario runs
-``--runs`` times and reports the median. Prints one table and writes it as JSON.
+``--runs`` times and reports the median. Prints one table and writes it as JSON. Each cold run is
+followed by the same build without the search index and, when ``hugo`` is on PATH, by a cold
+build of the same corpus with Hugo (``benchmarks/hugo.py``).
 
     python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--cold-runs N] [--jobs N]
 """
@@ -26,11 +28,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from benchmarks.corpus import write_corpus
+from benchmarks.hugo import write_site as write_hugo_site
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "benchmarks" / ".work"  # generated corpora and outputs; git-ignored, safe to delete
-SCENARIOS = ("cold", "no change", "one article edited", "one template edited")
+SCENARIOS = ("cold", "cold, no search", "no change", "one article edited", "one template edited")
+HUGO = shutil.which("hugo")  # optional: the same corpus through a minimal Hugo site, for a side-by-side ratio
+HUGO_SCENARIO = "hugo cold"
 
 
 @dataclass(frozen=True)
@@ -46,21 +51,35 @@ class Row:
     runs: int
 
 
-def _run(project: Path, jobs: int | None) -> tuple[float, float, int, float]:
+def _run(project: Path, jobs: int | None, *options: str) -> tuple[float, float, int, float]:
     """One ``build.py build`` in ``project``: wall seconds, peak MiB of the child, pages rendered, CPU seconds."""
-    command = [sys.executable, str(ROOT / "build.py"), "build", "--config", str(ROOT / "site.yaml")]
+    command = [sys.executable, str(ROOT / "build.py"), "build", "--config", str(ROOT / "site.yaml"), *options]
     if jobs:
         command += ["--jobs", str(jobs)]
+    seconds, peak, cpu, stdout = _measure(command, project)
+    rendered = re.search(rb"\((\d+) rendered", stdout)
+    return seconds, peak, int(rendered.group(1)) if rendered else 0, cpu
+
+
+def _run_hugo(project: Path) -> tuple[float, float, int, float]:
+    """One cold ``hugo`` build of the same corpus (``benchmarks/hugo.py``); pages are the HTML files it wrote."""
+    site = write_hugo_site(project / "hugo", project / "content")
+    for folder in ("public", "resources"):
+        shutil.rmtree(site / folder, ignore_errors=True)
+    seconds, peak, cpu, _ = _measure(["hugo", "--quiet", "--source", str(site)], project)
+    return seconds, peak, sum(1 for _ in (site / "public").rglob("*.html")), cpu
+
+
+def _measure(command: list[str], cwd: Path) -> tuple[float, float, float, bytes]:
+    """Run ``command``: wall seconds, peak MiB (``ru_maxrss`` from ``os.wait4``), CPU seconds, stdout."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     stdout, stderr = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"build failed in {project}:\n{stderr.decode()}")
-    rendered = re.search(rb"\((\d+) rendered", stdout)
-    return seconds, usage.ru_maxrss / 1024, int(rendered.group(1)) if rendered else -1, usage.ru_utime + usage.ru_stime
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[0]} failed in {cwd}:\n{stderr.decode()}")
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stdout
 
 
 def _project(count: int) -> Path:
@@ -76,8 +95,15 @@ def _project(count: int) -> Path:
 
 
 def _reset(project: Path) -> None:
-    for folder in ("_site", ".cache"):
+    for folder in ("_site", ".cache", "_site_no_search", ".cache_no_search"):
         shutil.rmtree(project / folder, ignore_errors=True)
+
+
+def _no_search_options(project: Path) -> tuple[str, ...]:
+    """The same site without the Pagefind index (its own output and cache): what Hugo's figures cover."""
+    config = project / "no-search.yaml"
+    config.write_text((ROOT / "site.yaml").read_text(encoding="utf-8") + "\nsearch: false\n", encoding="utf-8")
+    return "--config", str(config), "--output", "_site_no_search", "--cache", ".cache_no_search"
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -95,6 +121,9 @@ def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[
         for _ in range(cold_runs):
             _reset(project)
             samples["cold"].append(_run(project, jobs))
+            samples["cold, no search"].append(_run(project, jobs, *_no_search_options(project)))
+            if HUGO:
+                samples.setdefault(HUGO_SCENARIO, []).append(_run_hugo(project))
         for _ in range(runs):
             samples["no change"].append(_run(project, jobs))
         for run in range(runs):
@@ -106,7 +135,7 @@ def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[
     finally:
         article.write_text(original, encoding="utf-8")
     rows = []
-    for name in SCENARIOS:
+    for name in samples:
         times = [s[0] for s in samples[name]]
         rows.append(Row(count, name, round(statistics.median(times), 3), round(min(times), 3), round(max(times), 3),
                         round(statistics.median(s[3] for s in samples[name]), 3),
