@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,23 @@ def test_aborted_write_leaves_the_previous_site(tmp_path: Path):
     writer.add("index.html", b"new")
     writer.abort()
     assert (out / "index.html").read_bytes() == b"old"
-    assert [p.name for p in tmp_path.iterdir()] == ["_site"]
+    assert _siblings_once_settled(out) == ["_site"]
+
+
+def test_the_replaced_site_is_deleted_without_the_build_waiting_for_it(tmp_path: Path):
+    out = tmp_path / "_site"
+    write(out, {f"page{n}/index.html": b"old" for n in range(300)})
+    write(out, {"index.html": b"new"})
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["index.html"]
+    assert _siblings_once_settled(out) == ["_site"]  # the old tree went away in the background
+
+
+def _siblings_once_settled(out: Path, timeout: float = 30.0) -> list[str]:
+    """What is beside the output folder once background deletions have finished (or the time is up)."""
+    deadline = time.monotonic() + timeout
+    while len(names := sorted(p.name for p in out.parent.iterdir())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return names
 
 
 def test_dangerous_output_folders_are_refused(tmp_path: Path):
