@@ -24,7 +24,7 @@ import os
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -65,39 +65,60 @@ class Fingerprinter:
     share objects; a value pickle cannot handle raises, it never collides. Each dataclass
     instance inside a value (a Post, a Topic with its thousands of posts) is hashed once per
     build and then stands in by its 16-byte digest, so a topic page costs its size, not its topic's.
+    Pickle asks about each object through ``reducer_override``, which it skips for strings,
+    numbers and containers (the bulk of a page context), so only the objects that may stand in
+    by a digest cost a Python call.
     """
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[object, bytes]] = {}  # id -> (the object, kept alive; its digest)
+        # One pickler per nesting level of _digest (a page, then a post inside it, ...), reused:
+        # making one costs more than a small dump.
+        self._picklers: list[_Pickler] = []
+        self._active: list[_Pickler] = []
 
     def __call__(self, *parts: Any) -> bytes:
         return self._digest(parts)
 
     def _digest(self, value: Any) -> bytes:
-        sink = _HashSink()
-        _Pickler(sink, self, value).dump(value)
-        return sink.digest.digest()
+        depth = len(self._active)
+        if depth == len(self._picklers):
+            self._picklers.append(_Pickler(self))
+        pickler = self._picklers[depth]
+        pickler.sink.digest = hashlib.blake2b(digest_size=16)
+        self._active.append(pickler)
+        try:
+            pickler.dump(value)
+        finally:
+            self._active.pop()
+        return pickler.sink.digest.digest()
 
     def seed(self, obj: Any, digest: bytes) -> None:
         """Vouch for an object's digest without hashing it (an article: the hash of its file's bytes)."""
         self._memo[id(obj)] = (obj, digest)
 
-    def reference(self, obj: Any, root: Any) -> bytes | None:
-        if obj is root or type(obj) in _ATOMS:
-            return None
+    def reference(self, obj: Any) -> bytes | None:
+        """The digest that stands in for ``obj`` (a dataclass instance or a date), None for anything else."""
         hit = self._memo.get(id(obj))
         if hit is not None:
             return hit[1]
-        getter = _fields_getter(type(obj))
+        cls = type(obj)
+        getter = _state_getter(cls)
         if getter is None:
             return None
-        cls = type(obj)
         digest = self._digest((cls.__module__, cls.__qualname__, getter(obj)))
         self._memo[id(obj)] = (obj, digest)
         return digest
 
 
-_ATOMS = frozenset({str, int, float, bool, type(None), bytes, tuple, dict, list, datetime, date})
+@functools.cache
+def _state_getter(cls: type) -> Callable[[Any], Any] | None:
+    """How to read an immutable value that may stand in by its digest: a dataclass by its fields,
+    a date, time or time zone by its pickled state (an article's date shows up on many pages and
+    costs half a dozen pickle calls); None for anything else."""
+    if cls in (datetime, date, timedelta, timezone):
+        return lambda obj: obj.__reduce__()
+    return _fields_getter(cls)
 
 
 @functools.cache
@@ -133,14 +154,19 @@ class _HashSink:
 
 
 class _Pickler(pickle.Pickler):
-    def __init__(self, sink: _HashSink, owner: Fingerprinter, root: Any) -> None:
-        super().__init__(sink, protocol=5)
+    def __init__(self, owner: Fingerprinter) -> None:
+        self.sink = _HashSink()
+        super().__init__(self.sink, protocol=5)
         self.fast = True  # no memo: the bytes follow values, not object identity
         self.owner = owner
-        self.root = root
 
-    def persistent_id(self, obj: Any) -> bytes | None:
-        return self.owner.reference(obj, self.root)
+    def reducer_override(self, obj: Any) -> Any:
+        if type(obj) is type:
+            return NotImplemented  # a class, pickled by its name
+        digest = self.owner.reference(obj)
+        # An object already hashed is written as a call of Fingerprinter with its digest: no value
+        # pickles that way, so a stand-in never equals anything else.
+        return NotImplemented if digest is None else (Fingerprinter, (digest,))
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,20 +56,40 @@ class SiteWriter:
         self.paths: set[str] = set()
         self._pending: list[str] = []  # unchanged files not yet linked into staging
         self._staged = False
-        self._dirs: set[Path] = set()
+        self._dirs: set[str] = set()  # staging folders known to exist
         for leftover in (self.staging, self.previous, *output.parent.glob(f".{output.name}.*.trash-*")):
             discard(leftover)
 
     def add(self, rel_path: str, data: bytes) -> bool:
         """Stage one file; ``rel_path`` comes from the page plan, never from content. True if it changed."""
-        if _same_bytes(self.output / rel_path, data):
-            self.keep(rel_path)
+        written = self.stage(rel_path, data)
+        self.record(rel_path, written)
+        return written
+
+    def stage(self, rel_path: str, data: bytes) -> bool:
+        """The file-system half of :meth:`add`: write ``data`` into the staging folder unless the
+        current output already holds these bytes; True if written.
+
+        It changes no bookkeeping, so a forked render worker can call it and write its pages itself
+        (in parallel, and without sending their bytes back); the parent then calls :meth:`record`
+        with the answer, in any order.
+        """
+        if _same_bytes(os.path.join(self.output, rel_path), data):
             return False
+        target = os.path.join(self.staging, rel_path)
+        self._folder(os.path.dirname(target))
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return True
+
+    def record(self, rel_path: str, written: bool) -> None:
+        """Account for a file :meth:`stage` handled: a new file in staging, or an unchanged one to keep."""
+        if not written:
+            self.keep(rel_path)
+            return
         self._start_staging()
         self.paths.add(rel_path)
-        self._target(rel_path).write_bytes(data)
         self.written += 1
-        return True
 
     def keep(self, rel_path: str) -> None:
         """Carry over a file of the current output that is known to be up to date, without reading it."""
@@ -142,18 +162,27 @@ class SiteWriter:
         if self._staged:
             return
         self._staged = True
-        self.staging.mkdir(parents=True)
-        self._dirs.add(self.staging)
+        self._folder(str(self.staging))  # a render worker may have made it already (see stage())
         for rel_path in self._pending:
             os.link(self.output / rel_path, self._target(rel_path))
         self._pending = []
 
     def _target(self, rel_path: str) -> Path:
         target = self.staging / rel_path
-        if target.parent not in self._dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(target.parent)
+        self._folder(str(target.parent))
         return target
+
+    def _folder(self, folder: str) -> None:
+        """Make sure a folder of the staging tree exists; render workers may be making it at the same time."""
+        if folder in self._dirs:
+            return
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        self._dirs.add(folder)
 
 
 _DELETERS: list[subprocess.Popen[bytes]] = []  # kept so they can be reaped; a build never waits for them
@@ -189,10 +218,11 @@ def _files(folder: Path) -> set[str]:
     return found
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False

@@ -7,13 +7,15 @@ gives the same bytes and pages can be rendered in any order.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import jinja2.meta
+from jinja2 import nodes
+from markupsafe import Markup
 
 from .assets import Assets
 from .config import Config
@@ -24,6 +26,8 @@ from .pictures import Pictures
 
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
            "September", "October", "November", "December")
+# Arguments of fragment() compared by value; any other argument counts by identity (see Renderer.fragment).
+_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 class Renderer:
@@ -40,12 +44,33 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # one build, one set of templates: no stat() per include (serve makes a new Renderer)
         )
         self.env.filters.update(
             human_date=self.human_date, iso_date=self.iso_date, absolute=self.absolute, href=self.link_path
         )
-        self.env.globals.update(link=self.link, asset=self.asset, config=config, picture=self.pictures.picture)
+        self.env.globals.update(link=self.link, asset=self.asset, config=config, picture=self.pictures.picture,
+                                fragment=self.fragment)
         self._digests: dict[str, bytes] = {}
+        self._fragments: dict[tuple[Any, ...], tuple[Markup, dict[str, Any]]] = {}
+
+    def fragment(self, name: str, **values: Any) -> Markup:
+        """The Jinja global ``fragment(name, **values)``: the partial ``name`` rendered with only
+        ``values`` (and the globals), each distinct call rendered once per process.
+
+        A card appears on its topic, provider and day pages and the home page, a related story in
+        several sidebars: a page that prints it with ``fragment`` gets the same bytes again instead of
+        running the template again. The partial sees nothing of the page, so the result is a function of
+        the arguments alone. Strings, numbers, booleans and None count by value, any other argument by
+        identity: page contexts hold immutable values (frozen dataclasses, tuples), and every argument is
+        kept alive with its result, so an identity is never reused for another value within a build.
+        """
+        key = (name, *((key, type(value), value if type(value) in _VALUES else id(value))
+                       for key, value in sorted(values.items())))
+        hit = self._fragments.get(key)
+        if hit is None:
+            hit = self._fragments[key] = (Markup(self.env.get_template(name).render(values)), values)
+        return hit[0]
 
     def link(self, obj: Any, page: int = 1) -> str:
         """Root-relative link under the base path, so a sub-path site works on any host."""
@@ -89,6 +114,13 @@ class Renderer:
             self._digests[name] = digest.digest()
         return self._digests[name]
 
+    def compile(self, names: Iterable[str]) -> None:
+        """Compile these templates and every template they use now, before render workers are
+        forked: they then share the compiled code instead of each compiling it again."""
+        for name in set(names):
+            for dependency in self._closure(name):
+                self.env.get_template(dependency)
+
     def _closure(self, name: str) -> set[str]:
         found, todo = set(), [name]
         while todo:
@@ -97,7 +129,7 @@ class Renderer:
                 continue
             found.add(current)
             source, filename = self._source(current)
-            for referenced in jinja2.meta.find_referenced_templates(self.env.parse(source, current, filename)):
+            for referenced in _referenced_templates(self.env.parse(source, current, filename)):
                 if referenced is None:
                     return set(self.env.list_templates())
                 todo.append(referenced)
@@ -114,3 +146,14 @@ class Renderer:
     def link_path(self, url: str) -> str:
         """A site-relative URL ("/topics/ai/") as a link under the base path."""
         return self.config.base_path + url.lstrip("/")
+
+
+def _referenced_templates(ast: nodes.Template) -> Iterator[str | None]:
+    """Templates a template extends, includes, imports or prints with ``fragment()``; None for a
+    name given by an expression, which could be any template."""
+    yield from jinja2.meta.find_referenced_templates(ast)
+    for call in ast.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name == "fragment":
+            first = call.args[0] if call.args else None
+            literal = isinstance(first, nodes.Const) and isinstance(first.value, str)
+            yield first.value if literal else None

@@ -207,9 +207,13 @@ def _similar_entry(post: Post, tokens: frozenset[str]) -> similar.Entry:
 
 
 def _related_links(
-    post: Post, by_url: dict[str, Post], index: similar.SimilarityIndex, entry: similar.Entry, limit: int
+    post: Post, post_links: dict[str, RelatedLink], index: similar.SimilarityIndex, entry: similar.Entry, limit: int
 ) -> tuple[RelatedLink, ...]:
-    """The article's own related stories first, then the most similar listed articles up to ``limit``."""
+    """The article's own related stories first, then the most similar listed articles up to ``limit``.
+
+    ``post_links`` holds one link per post, shared by every sidebar that lists it: the renderer
+    prints a shared entry once (see ``Renderer.fragment``) and the page fingerprints hash it once.
+    """
     links: list[RelatedLink] = []
     seen = {post.article.web_url}
     for story in post.article.related:
@@ -219,10 +223,9 @@ def _related_links(
             continue
         if story.web_url:
             seen.add(story.web_url)
-        target = by_url.get(story.web_url or "")
-        links.append(_post_link(target) if target else _story_link(story))
+        links.append(post_links.get(story.web_url or "") or _story_link(story))
     for key in index.nearest(entry, limit - len(links), exclude=frozenset(seen)):
-        links.append(_post_link(by_url[key]))
+        links.append(post_links[key])
     return tuple(links)
 
 
@@ -323,8 +326,9 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
     by_url = {post.article.web_url: post for post in posts}
     entries = {p.article.web_url: _similar_entry(p, tokens[p.article.web_url]) for p in posts}
     index = similar.SimilarityIndex(entries[p.article.web_url] for p in listed)
+    post_links = {url: _post_link(post) for url, post in by_url.items()}
     related = {
-        url: _related_links(post, by_url, index, entries[url], config.related_count)
+        url: _related_links(post, post_links, index, entries[url], config.related_count)
         for url, post in by_url.items()
     }
     ranked = sorted(listed, key=lambda p: (-scores[p.article.web_url],) + newest_first(p))

@@ -65,6 +65,7 @@ def _work(function: Callable[[T], R], share: Sequence[T], write_fd: int) -> None
                     payload, kind = _pickled_error(exc), _ERROR
                 out.write(_HEADER.pack(len(payload), kind))
                 out.write(payload)
+                out.flush()  # at once, so a worker whose parent was killed stops at its next item
                 if kind == _ERROR:
                     break
     except BaseException:  # noqa: BLE001 - a worker must never run on into the parent's code

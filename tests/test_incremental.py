@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import shutil
 from pathlib import Path
@@ -105,6 +106,12 @@ def test_a_template_change_renders_the_pages_that_use_it_and_no_others(project: 
     second = _build(project)
     assert second.rendered == COUNT  # every article page, and no list page
     assert tree_bytes(project / "_site") == _clean_build(project)
+    card = project / "templates" / "partials" / "card.html"  # printed with fragment(), not included
+    card.write_text(card.read_text(encoding="utf-8").replace("</article>", "</article><!-- card v2 -->", 1))
+    with_cards = [path for path, data in tree_bytes(project / "_site").items() if b'<article class="card' in data]
+    assert _build(project).rendered == len(with_cards)  # the list pages, and no article page
+    site = tree_bytes(project / "_site")
+    assert site == _clean_build(project) and all(b"<!-- card v2 -->" in site[path] for path in with_cards)
     base = project / "templates" / "base.html"
     base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<p>v3</p></footer>", 1))
     assert _build(project).rendered == first.pages  # every page extends base.html
@@ -170,3 +177,8 @@ def test_any_changed_input_or_output_means_a_real_build(project: Path, change: s
     assert not result.unchanged
     _build(project, output="clean", cache=None, **options)
     assert tree_bytes(site) == tree_bytes(project / "clean")
+
+
+def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(project: Path):
+    _build(project, jobs=2)
+    assert gc.get_freeze_count() == 0  # a long-running `serve` must not keep every old build alive

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from digest.output import OutputError, SiteWriter, check_output_dir
+from digest.workers import fork_map
+from tests.helpers import tree_bytes
 
 
 def write(output: Path, files: dict[str, bytes]):
@@ -61,3 +63,18 @@ def test_dangerous_output_folders_are_refused(tmp_path: Path):
         with pytest.raises(OutputError):
             check_output_dir(bad, [content])
     check_output_dir(tmp_path / "_site", [content])
+
+
+def test_files_staged_by_forked_workers_are_recorded_by_the_parent(tmp_path: Path):
+    out = tmp_path / "_site"
+    write(out, {"same/index.html": b"a", "old/index.html": b"b"})
+    inode = (out / "same/index.html").stat().st_ino
+    pages = {"same/index.html": b"a", "new/index.html": b"c", "new/deeper/index.html": b"d"}
+    writer = SiteWriter(out)
+    results = dict(fork_map(lambda rel: writer.stage(rel, pages[rel]), list(pages), 2))
+    assert results == {"same/index.html": False, "new/index.html": True, "new/deeper/index.html": True}
+    for rel, written in results.items():
+        writer.record(rel, written)
+    stats = writer.commit()
+    assert (stats.written, stats.unchanged, stats.removed) == (2, 1, 1)
+    assert tree_bytes(out) == pages and (out / "same/index.html").stat().st_ino == inode

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import jinja2
+import pytest
+
 from digest.assets import load_assets
 from digest.config import Config
 from digest.model import Image, Provider, Story
@@ -73,3 +76,45 @@ def test_rendering_is_deterministic():
 def test_human_date_is_locale_independent():
     renderer = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
     assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
+
+
+def _renderer_with(tmp_path, templates: dict[str, str]) -> Renderer:
+    for name, text in templates.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    return Renderer(tmp_path, Config(), load_assets(ROOT / "static"))
+
+
+def test_a_fragment_is_rendered_once_per_distinct_call_and_escaped(tmp_path):
+    renderer = _renderer_with(tmp_path, {"partials/count.html": "{{ text }}{{ counter.append(1) or '' }}"})
+    counter: list[int] = []
+    text = "<b>same</b>"
+    first = renderer.fragment("partials/count.html", text=text, counter=counter)
+    again = renderer.fragment("partials/count.html", counter=counter, text="<b>same</b>")  # equal string, other order
+    other = renderer.fragment("partials/count.html", text="other", counter=counter)
+    assert first == again == "&lt;b&gt;same&lt;/b&gt;" and other == "other" and counter == [1, 1]
+    fresh: list[int] = []  # any argument but a string, number, boolean or None counts by identity
+    assert renderer.fragment("partials/count.html", text=text, counter=fresh) == first and fresh == [1]
+
+
+def test_a_fragment_sees_only_its_arguments_not_the_page(tmp_path):
+    renderer = _renderer_with(tmp_path, {"home.html": '{{ fragment("partials/leak.html") }}', "partials/leak.html": "{{ title }}"})
+    page = plan_pages(build_site((art(1),), Config()))[0]
+    with pytest.raises(jinja2.UndefinedError, match="'title' is undefined"):
+        renderer.render(page)
+
+
+def test_a_template_depends_on_the_fragments_it_prints(tmp_path):
+    templates = {
+        "a.html": '{{ fragment("partials/b.html", x=1) }}',
+        "partials/b.html": "{% include 'partials/c.html' %}",
+        "partials/c.html": "c",
+        "d.html": "{{ fragment(name) }}",  # a computed name: could be any template
+        "e.html": "e",
+    }
+    renderer = _renderer_with(tmp_path, templates)
+    before = {name: renderer.template_digest(name) for name in ("a.html", "d.html", "e.html")}
+    renderer = _renderer_with(tmp_path, {"partials/c.html": "c2"})
+    after = {name: renderer.template_digest(name) for name in ("a.html", "d.html", "e.html")}
+    assert before["a.html"] != after["a.html"] and before["d.html"] != after["d.html"]
+    assert before["e.html"] == after["e.html"]

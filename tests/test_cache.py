@@ -1,0 +1,57 @@
+"""Page fingerprints: by value, never by object identity, and never two values alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from digest.cache import Fingerprinter
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    when: datetime
+    tags: tuple[str, ...] = ()
+
+
+WHEN = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
+
+
+def test_equal_values_have_equal_fingerprints_whether_or_not_they_share_objects():
+    shared = Item("a", WHEN, ("x",))
+    one, other = Fingerprinter(), Fingerprinter()
+    assert one({"k": (shared, shared)}) == other({"k": (Item("a", WHEN, ("x",)), Item("a", WHEN + timedelta(0), ("x",)))})
+    assert one(shared) == one(shared) == other(Item("a", WHEN, ("x",)))
+
+
+def test_any_difference_changes_the_fingerprint():
+    fingerprint = Fingerprinter()
+    base = fingerprint(Item("a", WHEN), [1, 2])
+    paris = WHEN.astimezone(ZoneInfo("Europe/Paris"))  # the same instant, shown in another zone
+    others = [
+        fingerprint(Item("b", WHEN), [1, 2]),
+        fingerprint(Item("a", WHEN + timedelta(seconds=1)), [1, 2]),
+        fingerprint(Item("a", paris), [1, 2]),
+        fingerprint(Item("a", WHEN, ("x",)), [1, 2]),
+        fingerprint(Item("a", WHEN), [1, 2, 3]),
+        fingerprint(Item("a", WHEN), (1, 2)),
+        fingerprint(("a", WHEN, ()), [1, 2]),  # the same fields, but not an Item
+    ]
+    assert len({base, *others}) == len(others) + 1
+
+
+def test_a_seeded_object_stands_in_by_its_seed():
+    item, vouched = Item("a", WHEN), Item("z", WHEN)  # an article is vouched for by its file's hash
+    one, other = Fingerprinter(), Fingerprinter()
+    one.seed(item, b"s" * 16)
+    other.seed(vouched, b"s" * 16)
+    assert one([item]) == other([vouched]) != Fingerprinter()([item])
+
+
+def test_a_value_pickle_cannot_handle_is_refused():
+    with pytest.raises(TypeError):
+        Fingerprinter()((x for x in ()))
