@@ -16,21 +16,19 @@ own source, because either can change what the same input renders to.
 from __future__ import annotations
 
 import copyreg
-import dataclasses
 import functools
 import hashlib
-import operator
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .content import Parser, Problem, parse_article
-from .model import Article, Image, Provider, Story
+from .content import Parsed, Parser, Problem, parse_articles
+from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
 
 CACHE_FORMAT = 1
 _PACKAGE = Path(__file__).resolve().parent
@@ -118,28 +116,7 @@ def _state_getter(cls: type) -> Callable[[Any], Any] | None:
     costs half a dozen pickle calls); None for anything else."""
     if cls in (datetime, date, timedelta, timezone):
         return lambda obj: obj.__reduce__()
-    return _fields_getter(cls)
-
-
-@functools.cache
-def _fields_getter(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
-    """A fast C getter of a dataclass's field values as a tuple (None for other classes)."""
-    if not dataclasses.is_dataclass(cls):
-        return None
-    names = [f.name for f in dataclasses.fields(cls)]
-    if len(names) == 1:
-        return lambda obj: (getattr(obj, names[0]),)
-    return operator.attrgetter(*names) if names else lambda obj: ()
-
-
-def _dataclass_reducers(*classes: type) -> dict[type, Callable[[Any], tuple[Any, ...]]]:
-    """Pickle these frozen dataclasses as constructor calls: several times faster than their getstate."""
-    reducers = {}
-    for cls in classes:
-        getter = _fields_getter(cls)
-        assert getter is not None
-        reducers[cls] = lambda obj, cls=cls, getter=getter: (cls, getter(obj))
-    return reducers
+    return fields_getter(cls)
 
 
 class _HashSink:
@@ -191,7 +168,7 @@ class OutputFile:
         return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
 
 
-_SAVE_TABLE = copyreg.dispatch_table | _dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile, OutputFile)
+_SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile, OutputFile)
 
 
 @dataclass
@@ -222,22 +199,28 @@ class BuildCache:
             cache._saved = (parsed, outputs)
         return cache
 
-    def parser(self, tz: tzinfo) -> Parser:
-        """A :data:`~digest.content.Parser` that parses only files whose bytes it has not seen.
+    def parser(self, tz: tzinfo, jobs: int = 1) -> Parser:
+        """A :data:`~digest.content.Parser` that parses (on ``jobs`` workers) only files whose bytes it has not seen.
 
         Files that were not asked for again (deleted or renamed) drop out of the saved cache.
         """
         previous, self.parsed = self.parsed, {}
 
-        def parse(data: bytes, source: str) -> tuple[Article | None, list[Problem]]:
-            digest = content_hash(data)
-            entry = previous.get(source)
-            if entry is None or entry.digest != digest:
-                article, problems = parse_article(data, source, tz)
-                entry = ParsedFile(digest, article, tuple(problems))
-            self.parsed[source] = entry
-            self.reparsed += entry is not previous.get(source)
-            return entry.article, list(entry.problems)
+        def parse(files: Sequence[tuple[str, bytes]]) -> list[Parsed]:
+            digests = [content_hash(data) for _, data in files]
+            todo = [index for index, ((source, _), digest) in enumerate(zip(files, digests))
+                    if (entry := previous.get(source)) is None or entry.digest != digest]
+            fresh = dict(zip(todo, parse_articles([files[index] for index in todo], tz, jobs)))
+            self.reparsed += len(todo)
+            results: list[Parsed] = []
+            for index, ((source, _), digest) in enumerate(zip(files, digests)):
+                if index in fresh:
+                    article, problems = fresh[index]
+                    self.parsed[source] = ParsedFile(digest, article, tuple(problems))
+                else:
+                    self.parsed[source] = previous[source]
+                results.append((self.parsed[source].article, list(self.parsed[source].problems)))
+            return results
 
         return parse
 

@@ -6,8 +6,13 @@ blob never get this far, so no later stage can leak them.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +71,28 @@ class Article:
     def image(self) -> Image | None:
         """The lead image: the first one with a usable URL (validation already dropped the rest)."""
         return self.images[0] if self.images else None
+
+
+@functools.cache
+def fields_getter(cls: type) -> Callable[[Any], tuple[Any, ...]] | None:
+    """A fast C getter of a dataclass's field values as a tuple (None for other classes)."""
+    if not dataclasses.is_dataclass(cls):
+        return None
+    names = [f.name for f in dataclasses.fields(cls)]
+    if len(names) == 1:
+        return lambda obj: (getattr(obj, names[0]),)
+    return operator.attrgetter(*names) if names else lambda obj: ()
+
+
+def dataclass_reducers(*classes: type) -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """Pickle these frozen dataclasses as constructor calls: several times faster than their getstate.
+
+    For a pickler's ``dispatch_table``: the build cache saves records with it, and parse
+    workers send their articles back with it.
+    """
+    reducers = {}
+    for cls in classes:
+        getter = fields_getter(cls)
+        assert getter is not None
+        reducers[cls] = lambda obj, cls=cls, getter=getter: (cls, getter(obj))
+    return reducers

@@ -39,7 +39,7 @@ class BuildOptions:
     write: bool = True  # False for `check`: everything but the writing
     image_cache: Path | None = None  # the `images` cache; None: no local copies (remote images only)
     cache_dir: Path | None = None  # the incremental build cache (the CLI uses .cache/); None: build from scratch
-    jobs: int = field(default_factory=default_jobs)  # render workers; output is the same for any number
+    jobs: int = field(default_factory=default_jobs)  # parse and render workers; output is the same for any number
     defer_search: bool = False  # keep the previous search index; the caller refreshes it (the preview, after reloading)
 
 
@@ -79,7 +79,7 @@ def build(options: BuildOptions) -> BuildResult:
     unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it
     cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
     loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
-                           parse=cache.parser(config.tz))
+                           parse=cache.parser(config.tz, options.jobs))
     config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
     site = build_site(loaded.articles, config)
     result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,

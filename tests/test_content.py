@@ -8,8 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from benchmarks.corpus import write_corpus
+from digest import content, fastyaml
+from digest.cache import BuildCache
 from digest.content import load_articles, parse_article, render_body, safe_url
-from tests.helpers import SEED, article_text, write_article
+from tests.helpers import ROOT, SEED, article_text, write_article
 
 UTC = ZoneInfo("UTC")
 
@@ -67,6 +70,19 @@ def test_broken_files_are_reported_with_their_line(text, line, message):
     assert problems[0].line == line, str(problems[0])
     assert message in problems[0].message
     assert str(problems[0]).startswith(f"a.md:{line}: ")
+
+
+def test_problems_in_plain_front_matter_have_the_lines_pyyaml_gives():
+    text = "\n".join([
+        "---", "title: A story", "publishedDateTime: 2024-05-01T10:00:00Z", "webUrl: https://e.com/a",
+        "quality: high", "images:", "  - url: javascript:alert(1)", "related:", "  - excerpt: no title", "---", "",
+    ])
+    assert fastyaml.load(content._split(text)[0]) is not None  # the fast path reads it, and hands problems back
+    article, problems = parse(text)
+    assert article.title == "A story"
+    assert [(p.line, p.warning) for p in problems] == [(5, True), (7, True), (9, True)], problems
+    _, problems = parse(text.replace("title: A story\n", "title:\n"))
+    assert [(p.line, p.message) for p in problems] == [(2, "missing or empty required field 'title'")]
 
 
 def test_invalid_utf8_and_binary_files_are_reported():
@@ -171,3 +187,25 @@ def test_links_out_of_the_content_folder_and_large_files_are_refused(tmp_path: P
     messages = sorted(str(p) for p in result.problems)
     assert messages[0].startswith("big.md:1: file is larger")
     assert messages[1].startswith("link.md:1: link leads outside")
+
+
+def test_parallel_parsing_gives_the_same_articles_and_problems_in_the_same_order(tmp_path: Path, monkeypatch):
+    write_corpus(tmp_path / "generated", content.PARALLEL_MIN)
+    hostile = sorted((ROOT / "tests" / "hostile" / "content").iterdir())
+    (tmp_path / "hostile").mkdir()
+    for path in hostile:
+        (tmp_path / "hostile" / path.name).write_bytes(path.read_bytes())
+    write_article(tmp_path, "big.md", body="x" * 5000, webUrl="https://e.com/big")
+    forks = []
+    fork_map = content.fork_map
+    monkeypatch.setattr(content, "fork_map", lambda *args: forks.append(args[2]) or fork_map(*args))
+
+    def load(jobs: int):
+        cache = BuildCache(None, "key")
+        return load_articles(tmp_path, UTC, max_file_size=4000, parse=cache.parser(UTC, jobs)), cache
+
+    (serial, _), (parallel, cache), (three, _) = load(1), load(2), load(3)
+    assert forks == [2, 3]
+    assert repr(parallel) == repr(serial) and repr(three) == repr(serial)
+    assert len(serial.articles) > content.PARALLEL_MIN and len(serial.problems) > 15
+    assert cache.reparsed == len(cache.parsed) == content.PARALLEL_MIN + len(hostile)  # every readable file, once
