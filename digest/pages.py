@@ -122,7 +122,12 @@ def _paginate(owner: Topic | ProviderPage | Period, items: Sequence[Item], size:
 
 
 def plan_pages(site: Site) -> list[Page]:
-    """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404)."""
+    """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404).
+
+    A page's context is all its fingerprint sees (see incremental.py), so it holds what the page
+    shows: a list page gets its topic, provider or period as a reference and its number of stories,
+    never the whole list of posts, so editing one article re-renders only the pages that show it.
+    """
     config = site.config
     archive = build_archive(site.posts)
     common = {
@@ -143,7 +148,8 @@ def plan_pages(site: Site) -> list[Page]:
             "title": config.title,
             "description": config.description,
             "top": site.top,
-            "sections": tuple((topic, topic.cards[: config.home_topic_cards]) for topic in site.topics if topic.cards),
+            "sections": tuple((topic.ref, len(topic.posts), topic.cards[: config.home_topic_cards])
+                              for topic in site.topics if topic.cards),
             "current_topic": None,
             "sharing": home_sharing(tuple(card.lead for card in site.top), config, locate, feeds),
         }, updated=site.posts[0].published if site.posts else None)
@@ -170,13 +176,15 @@ def plan_pages(site: Site) -> list[Page]:
                 **common,
                 "title": f"{topic.ref.name}{suffix}",
                 "description": f"The latest {topic.ref.name} stories from {config.title}.",
-                "topic": topic,
+                "topic": topic.ref,
+                "story_count": len(topic.posts),
                 "cards": cards,
                 "pagination": pagination,
                 "current_topic": topic.ref,
                 "sharing": collection_sharing(topic, topic.ref.name, leads, first, pagination.number, config, locate, topic_feeds),
             }, updated=max((post.published for card in cards for post in (card.lead, *card.more)), default=None)))
     for provider in site.providers:
+        counts = topic_counts(provider.posts)
         for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
             suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
             first = (pagination.number - 1) * config.page_size + 1
@@ -184,8 +192,9 @@ def plan_pages(site: Site) -> list[Page]:
                 **common,
                 "title": f"{provider.ref.name}{suffix}",
                 "description": f"Stories from {provider.ref.name} ({provider.ref.domain}) on {config.title}.",
-                "provider": provider,
-                "topic_counts": topic_counts(provider.posts),
+                "provider": provider.ref,
+                "story_count": len(provider.posts),
+                "topic_counts": counts,
                 "posts": posts,
                 "pagination": pagination,
                 "current_topic": None,
@@ -195,7 +204,7 @@ def plan_pages(site: Site) -> list[Page]:
         **common,
         "title": "Sources",
         "description": f"Every outlet whose stories appear on {config.title}, with its number of stories.",
-        "providers": tuple(sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug))),
+        "providers": tuple((p.ref, len(p.posts)) for p in sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug))),
         "current_topic": None,
         "sharing": Sharing("website", feeds=feeds),
     }, updated=site.posts[0].published if site.posts else None))
@@ -240,8 +249,9 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 **common,
                 "title": period.label,
                 "description": f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}.",
-                "period": period,
-                "children": archive.within(period),
+                "period": period.ref,
+                "story_count": len(period.posts),
+                "children": tuple((child.ref, len(child.posts)) for child in archive.within(period)),
                 "newer": newer and newer.ref,
                 "older": older and older.ref,
                 "trail": _trail(archive, period),
@@ -257,7 +267,8 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 **common,
                 "title": f"{day.label}{suffix}",
                 "description": f"The {len(day.posts)} {'story' if len(day.posts) == 1 else 'stories'} of {day.label}.",
-                "period": day,
+                "period": day.ref,
+                "story_count": len(day.posts),
                 "posts": posts,
                 "pagination": pagination,
                 "newer": newer and newer.ref,

@@ -82,6 +82,24 @@ def test_editing_one_article_renders_only_its_pages_and_matches_a_clean_build(pr
     assert "index.html" in pages or any(path.startswith("topics/") for path in pages)  # the lists that show it
 
 
+def test_editing_an_excerpt_renders_exactly_the_pages_that_show_the_article(project: Path):
+    """Contexts hold references and counts, not whole topics or providers: a topic's other list
+    pages, the archive indexes and the sources index do not depend on one article's text."""
+    _build(project)
+    edited = project / "content" / "000" / "000100.md"
+    title = re.search(r'^title: "(.*)"$', edited.read_text(encoding="utf-8"), re.M).group(1)
+    before = tree_bytes(project / "_site")
+    [page] = [p for p, data in before.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
+    link = f'href="/{page.removesuffix("index.html")}"'.encode()
+    showing = {page} | {p for p, data in before.items() if p.endswith(".html") and link in data}
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(re.sub(r'^excerpt: ".*"$', 'excerpt: "An edited summary (synthetic)."', text, count=1, flags=re.M),
+                      encoding="utf-8")
+    result = _build(project)
+    assert result.rendered == len(showing) < 20  # its page, its list pages, the sidebars that list it
+    assert tree_bytes(project / "_site") == _clean_build(project)
+
+
 def test_deleting_an_article_removes_its_page(project: Path):
     _build(project)
     victim = project / "content" / "000" / "000042.md"
