@@ -1,18 +1,18 @@
 """Date archives: the posts grouped by day, month and year of publication in the site's time zone.
 
-A pure function of the posts (each already carries its local ``day``), so archives are rebuilt
-in full on every build and always agree with the article URLs, whose date folders are the
-same days.
+A pure function of the site's posts (each already carries its local ``day``), so archives are
+rebuilt in full on every build and always agree with the article URLs, whose date folders are
+the same days. Like every list, they show only the listed posts (``min_quality``); a day whose
+posts are all hidden keeps its (empty) page, because those articles' dates link to it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .site import Post
+from .site import Post, Site
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -21,7 +21,7 @@ KINDS = ("year", "month", "day")
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """One day, month or year of the archive and its posts, newest first."""
+    """One day, month or year of the archive and its listed posts, newest first."""
 
     kind: str  # one of KINDS
     start: date  # the period's first day
@@ -63,7 +63,7 @@ def period_label(kind: str, start: date) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Archive:
-    """Every period that has posts, newest first, per kind."""
+    """Every period that has posts (listed or not), newest first, per kind."""
 
     years: tuple[Period, ...]
     months: tuple[Period, ...]
@@ -78,10 +78,11 @@ class Archive:
         return ()
 
 
-def build_archive(posts: Iterable[Post]) -> Archive:
-    """Group posts (newest first) by their local day, month and year; each group stays newest first."""
-    by_day: dict[date, list[Post]] = defaultdict(list)
-    for post in posts:
+def build_archive(site: Site) -> Archive:
+    """A period for every local day, month and year with a post; each lists that period's listed
+    posts, newest first (``site.listed`` is newest first)."""
+    by_day: dict[date, list[Post]] = {post.day: [] for post in site.posts}
+    for post in site.listed:
         by_day[post.day].append(post)
     days = tuple(Period("day", day, tuple(by_day[day])) for day in sorted(by_day, reverse=True))
     months = _merge(days, "month", lambda d: d.replace(day=1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +33,7 @@ class Assets:
 
     names: dict[str, str]  # "css/site.css" -> "css/site.3f2a9c1b.css"
     files: tuple[tuple[str, bytes], ...]  # (output path, bytes), output path under "static/"
+    generated: tuple[str, ...] = ()  # paths of the files the build made (not read from a folder)
 
     def published_name(self, path: str) -> str:
         try:
@@ -41,11 +42,12 @@ class Assets:
             raise AssetError(f"asset({path!r}): no such file in static/") from None
 
 
-def load_assets(*folders: Path, prefix: str = "static") -> Assets:
+def load_assets(*folders: Path, prefix: str = "static", generated: Mapping[str, bytes] | None = None) -> Assets:
     """Read the ``folders`` (hidden files skipped) and name every file after a hash of its content.
 
     A file in an earlier folder replaces one of the same path in a later folder: the user's
-    static folder comes first, the default theme's last.
+    static folder comes first, the default theme's last. ``generated`` files (path -> bytes,
+    made by the build from site.yaml) replace any file of the same path.
     """
     sources: dict[str, bytes] = {}
     for folder in reversed(folders):
@@ -54,6 +56,7 @@ def load_assets(*folders: Path, prefix: str = "static") -> Assets:
                 rel = path.relative_to(folder).as_posix()
                 if path.is_file() and not any(part.startswith(".") for part in rel.split("/")):
                     sources[rel] = path.read_bytes()
+    sources.update(generated or {})
     sources = dict(sorted(sources.items()))
     names: dict[str, str] = {}
     published: dict[str, bytes] = {}
@@ -74,7 +77,7 @@ def load_assets(*folders: Path, prefix: str = "static") -> Assets:
     for rel in sources:
         publish(rel, frozenset())
     files = tuple((f"{prefix}/{name}", published[name]) for name in sorted(published))
-    return Assets(names=dict(sorted(names.items())), files=files)
+    return Assets(names=dict(sorted(names.items())), files=files, generated=tuple(sorted(generated or {})))
 
 
 def _hashed_name(rel: str, data: bytes) -> str:

@@ -24,10 +24,12 @@ class ProviderOverride:
 
     domain: str
     name: str | None = None  # display name instead of the most common one in the content
-    color: int | None = None  # one of the theme's 12 AA-contrast badge colours, 0-11
+    color: int | str | None = None  # one of the theme's 12 badge colours (0-11), or a "#rrggbb" colour
+    logo: str | None = None  # an image file under static/ shown instead of the monogram (checked by badges.check_logos)
 
 
 PALETTE_SIZE = 12
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,10 @@ class Config:
 _INT_KEYS = {"page_size": 1, "feed_size": 1, "home_top": 1, "home_topic_cards": 0,
              "related_count": 0, "max_file_size": 1, "min_quality": 0}
 # A path below static/: plain segments, no "..", no leading slash, no URL.
-_ASSET_PATH = re.compile(r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.css")
+_ASSET_DIRS = r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*"
+_ASSET_PATH = re.compile(_ASSET_DIRS + r"\.css")
+LOGO_TYPES = (".svg", ".png", ".webp", ".avif", ".jpg", ".jpeg", ".gif")
+_LOGO_PATH = re.compile(_ASSET_DIRS + "(?:" + "|".join(re.escape(t) for t in LOGO_TYPES) + ")", re.IGNORECASE)
 IMAGE_MODES = ("auto", "local", "remote")
 # Real-number settings: (lowest allowed, highest allowed, whether the lowest itself is allowed).
 _FLOAT_KEYS: dict[str, tuple[float, float | None, bool]] = {
@@ -88,23 +93,61 @@ _BOOL_KEYS = {"search"}
 
 
 def _provider_overrides(value: Any) -> tuple[ProviderOverride, ...]:
-    """``providers: {domain: {name: ..., color: 0-11}}``; unknown keys and bad values are errors."""
+    """``providers: {domain: {name, color, logo}}``; unknown keys and bad values are errors."""
     if not isinstance(value, dict):
         raise ConfigError("providers must be a mapping of provider domains to settings")
     overrides = []
     for domain, settings in sorted(value.items(), key=lambda kv: str(kv[0])):
         if not isinstance(domain, str) or not domain.strip() or not isinstance(settings, dict):
             raise ConfigError(f"providers: {domain!r} must be a domain with a mapping of settings")
-        unknown = sorted(set(map(str, settings)) - {"name", "color"})
+        key = f"providers.{domain}"
+        unknown = sorted(set(map(str, settings)) - {"name", "color", "logo"})
         if unknown:
-            raise ConfigError(f"providers.{domain}: unknown setting(s): {', '.join(unknown)}")
-        name, color = settings.get("name"), settings.get("color")
+            raise ConfigError(f"{key}: unknown setting(s): {', '.join(unknown)}")
+        name = settings.get("name")
         if name is not None and (not isinstance(name, str) or not name.strip()):
-            raise ConfigError(f"providers.{domain}.name must be a non-empty string, got {name!r}")
-        if color is not None and (not isinstance(color, int) or isinstance(color, bool) or not 0 <= color < PALETTE_SIZE):
-            raise ConfigError(f"providers.{domain}.color must be a badge colour number 0-{PALETTE_SIZE - 1}, got {color!r}")
-        overrides.append(ProviderOverride(domain.strip().lower().removeprefix("www."), name.strip() if name else None, color))
+            raise ConfigError(f"{key}.name must be a non-empty string, got {name!r}")
+        overrides.append(ProviderOverride(
+            domain.strip().lower().removeprefix("www."), name.strip() if name else None,
+            _badge_colour(key, settings), _logo_path(key, settings),
+        ))
     return tuple(overrides)
+
+
+def _badge_colour(key: str, settings: dict[Any, Any]) -> int | str | None:
+    """A palette number 0-11 or a "#rrggbb" colour (lower-cased); any colour is allowed, because
+    the monogram on it turns black where white would not reach WCAG AA (see badges.py)."""
+    if "color" not in settings:
+        return None
+    color = settings["color"]
+    if color is None:  # `color: #1a5fb4` unquoted: YAML reads everything after # as a comment
+        raise ConfigError(f'{key}.color is empty: quote a hex colour, such as color: "#1a5fb4" (# starts a YAML comment)')
+    if isinstance(color, int) and not isinstance(color, bool) and 0 <= color < PALETTE_SIZE:
+        return color
+    if isinstance(color, str) and HEX_COLOUR.fullmatch(color.strip()):
+        return color.strip().lower()
+    raise ConfigError(f'{key}.color must be a badge colour number 0-{PALETTE_SIZE - 1} or a hex colour such as "#1a5fb4", got {color!r}')
+
+
+def _logo_path(key: str, settings: dict[Any, Any]) -> str | None:
+    """A relative path of an image below static/; that the file exists there is checked when the
+    static folders are known (badges.check_logos)."""
+    if "logo" not in settings:
+        return None
+    logo = settings["logo"]
+    if not isinstance(logo, str) or not logo.strip():
+        raise ConfigError(f"{key}.logo must be the path of an image file under static/, such as logos/example.svg, got {logo!r}")
+    logo = logo.strip()
+    if logo.startswith(("/", "\\")) or re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", logo):
+        raise ConfigError(f"{key}.logo must be a path relative to static/, not an absolute path or URL: {logo!r}")
+    if ".." in re.split(r"[/\\]", logo):
+        raise ConfigError(f"{key}.logo must stay inside static/ (no '..'): {logo!r}")
+    if not logo.lower().endswith(LOGO_TYPES):
+        raise ConfigError(f"{key}.logo must be an image file ({', '.join(LOGO_TYPES)}): {logo!r}")
+    if not _LOGO_PATH.fullmatch(logo):
+        raise ConfigError(f"{key}.logo must be a plain path under static/ (letters, digits, '.', '_', '-' and '/', "
+                          f"no hidden files), such as logos/example.svg: {logo!r}")
+    return logo
 
 
 def _check_base_url(value: str) -> str:

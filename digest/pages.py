@@ -129,7 +129,7 @@ def plan_pages(site: Site) -> list[Page]:
     never the whole list of posts, so editing one article re-renders only the pages that show it.
     """
     config = site.config
-    archive = build_archive(site.posts)
+    archive = build_archive(site)
     common = {
         "nav_topics": tuple(topic.ref for topic in site.topics),
         # A URL, not the Period: every page shows this link, and a Period holds a year of posts,
@@ -257,7 +257,7 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 "trail": _trail(archive, period),
                 "current_topic": None,
                 "sharing": Sharing("website", feeds=feeds),
-            }, updated=period.posts[0].published))
+            }, updated=period.posts[0].published if period.posts else None))
     for index, day in enumerate(archive.days):
         newer, older = neighbours(archive.days, index)
         for url, posts, pagination in _paginate(day, day.posts, config.page_size):
@@ -276,7 +276,7 @@ def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], loc
                 "trail": _trail(archive, day),
                 "current_topic": None,
                 "sharing": collection_sharing(day, day.label, posts, first, pagination.number, config, locate, feeds),
-            }, updated=posts[0].published))
+            }, updated=posts[0].published if posts else None))
     return pages
 
 

@@ -11,7 +11,7 @@ placeholder panel shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .imagecache import Entry, ImageCache, Variant
@@ -51,7 +51,8 @@ class Picture:
 
     slot: str
     monogram: str
-    palette: int
+    palette: str
+    logo: str | None = None  # the provider's logo under static/ (site.yaml): the panel shows it, not the monogram
     src: str | None = None
     alt: str = ""
     width: int | None = None
@@ -91,7 +92,7 @@ class Pictures:
         """The Jinja global ``picture(post_or_link, slot, eager)``."""
         title, images, provider = _describe(item)
         chosen = self._choose(images)
-        base = Picture(slot, provider.monogram, provider.palette)
+        base = Picture(slot, provider.monogram, provider.palette, provider.logo)
         if chosen is None:
             return base
         image, entry = chosen
@@ -99,8 +100,8 @@ class Pictures:
         alt = image.alt or f"Image for: {title}"
         if entry is None:
             known = image.width is not None and image.height is not None
-            return Picture(
-                slot, base.monogram, base.palette, src=image.url, alt=alt,
+            return replace(
+                base, src=image.url, alt=alt,
                 width=image.width if known else None, height=image.height if known else None,
                 eager=eager, small=known and image.width < spec.min_width,
             )
@@ -111,14 +112,14 @@ class Pictures:
         others = sorted((f, vs) for f, vs in by_format.items() if f != "webp")
         if entry.width < spec.min_width:
             # Shown at its own size: width descriptors would make the browser scale it to `sizes`.
-            return Picture(
-                slot, base.monogram, base.palette, src=self._href(webp[-1]), alt=alt,
+            return replace(
+                base, src=self._href(webp[-1]), alt=alt,
                 width=entry.width, height=entry.height, eager=eager, small=True,
                 sources=tuple(Source(_MIME[f], self._href(vs[-1])) for f, vs in others),
             )
         fallback = next((v for v in webp if v.width >= spec.fallback_width), webp[-1])
-        return Picture(
-            slot, base.monogram, base.palette, src=self._href(fallback), alt=alt,
+        return replace(
+            base, src=self._href(fallback), alt=alt,
             width=entry.width, height=entry.height, srcset=self._srcset(webp), sizes=spec.sizes,
             sources=tuple(Source(_MIME[f], self._srcset(vs)) for f, vs in others), eager=eager,
         )
@@ -166,6 +167,4 @@ def _describe(item: Post | RelatedLink) -> tuple[str, tuple[Image, ...], Provide
         item = item.post
     if isinstance(item, Post):
         return item.title, item.article.images, item.provider
-    provider = item.provider
-    ref = ProviderRef("", provider.name, provider.domain) if provider else ProviderRef("", "", "?")
-    return item.title, (item.image,) if item.image else (), ref
+    return item.title, (item.image,) if item.image else (), item.provider or ProviderRef("", "", "?")

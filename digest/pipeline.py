@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import badges
 from .assets import load_assets
 from .config import Config, load_config
 from .cache import BuildCache
@@ -66,8 +67,10 @@ def build(options: BuildOptions) -> BuildResult:
     config = load_config(options.config)
     if options.base_url:
         config = config.with_base_url(options.base_url)
+    static_folders = layers(options.static, DEFAULT_STATIC)
+    badges.check_logos(config.providers, static_folders, options.config)
     if options.write:
-        theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
+        theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + static_folders
         image_cache = [options.image_cache] if options.image_cache else []
         check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
     record = unchanged.record_path(options.cache_dir, options.content, options.output)
@@ -85,7 +88,8 @@ def build(options: BuildOptions) -> BuildResult:
     result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,
                          parsed=cache.reparsed)
     pages = plan_pages(site)
-    assets = load_assets(*layers(options.static, DEFAULT_STATIC))
+    badge_css = badges.stylesheet(config.providers)
+    assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
     renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
     skip_writing = not options.write or (options.strict and result.errors)
     writer = None if skip_writing else SiteWriter(options.output)

@@ -50,7 +50,7 @@ class Renderer:
             human_date=self.human_date, iso_date=self.iso_date, absolute=self.absolute, href=self.link_path
         )
         self.env.globals.update(link=self.link, asset=self.asset, config=config, picture=self.pictures.picture,
-                                fragment=self.fragment)
+                                fragment=self.fragment, stylesheets=self.stylesheets())
         self._digests: dict[str, bytes] = {}
         self._fragments: dict[tuple[Any, ...], tuple[Markup, dict[str, Any]]] = {}
 
@@ -79,6 +79,12 @@ class Renderer:
     def asset(self, path: str) -> str:
         """The link to a file of static/ under its fingerprinted name ("css/site.css" -> ".../site.3f2a9c1b.css")."""
         return f"{self.config.base_path}static/{self.assets.published_name(path)}"
+
+    def stylesheets(self) -> tuple[str, ...]:
+        """What every page links, in cascade order: the theme's stylesheet, the one generated from
+        site.yaml (provider colours, when it sets any), then the user's ``stylesheets``."""
+        generated = tuple(path for path in self.assets.generated if path.endswith(".css"))
+        return ("css/site.css", *generated, *self.config.stylesheets)
 
     def absolute(self, site_path: str) -> str:
         """Absolute URL of a link made by :meth:`link` (for canonical URLs and sharing tags)."""

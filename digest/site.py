@@ -6,16 +6,18 @@ full on every build and every page always sees consistent cross-page data.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from . import clusters, similar
-from .config import Config
+from .badges import colour_class
+from .config import PALETTE_SIZE, Config, ProviderOverride
 from .content import Problem
 from .model import Article, Image, Provider, Story
 from .ranking import is_listed, story_score
@@ -52,18 +54,22 @@ class ProviderRef:
     slug: str
     name: str
     domain: str
-    color: int | None = None  # a colour chosen in site.yaml; else one derived from the domain
+    color: int | str | None = None  # a palette number or "#rrggbb" from site.yaml; else derived from the domain
+    logo: str | None = None  # an image under static/ from site.yaml, shown instead of the monogram
 
     @property
     def monogram(self) -> str:
         return (self.name.strip()[:1] or self.domain[:1] or "?").upper()
 
     @property
-    def palette(self) -> int:
-        """Which of the theme's 12 badge colours (all WCAG AA with white text) this provider gets."""
+    def palette(self) -> str:
+        """The badge colour's class suffix: one of the theme's 12 colours ("0"-"11", all WCAG AA
+        with the white monogram), or "c1a5fb4" for a site.yaml hex colour (see badges.py)."""
+        if isinstance(self.color, str):
+            return colour_class(self.color)
         if self.color is not None:
-            return self.color
-        return int(hashlib.sha1(self.domain.encode()).hexdigest()[:8], 16) % 12
+            return str(self.color)
+        return str(int(hashlib.sha1(self.domain.encode()).hexdigest()[:8], 16) % PALETTE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +98,7 @@ class RelatedLink:
     title: str
     url: str | None
     post: Post | None
-    provider: Provider | None
+    provider: ProviderRef | None  # with site.yaml's overrides, like every badge
     published: datetime | None
     image: Image | None
 
@@ -177,20 +183,35 @@ def _unique(slug: str, used: set[str]) -> str:
     return candidate
 
 
-def _provider_refs(articles: list[Article], config: Config) -> dict[str, ProviderRef]:
+def _provider_refs(articles: list[Article], overrides: dict[str, ProviderOverride]) -> dict[str, ProviderRef]:
     """One badge per domain: the name from site.yaml, else the most common spelling in the content."""
     names: dict[str, Counter[str]] = defaultdict(Counter)
     for article in articles:
         names[article.provider.domain][article.provider.name] += 1
-    overrides = {o.domain: o for o in config.providers}
     used: set[str] = set()
     refs = {}
     for domain in sorted(names):
         override = overrides.get(domain)
-        name = (override and override.name) or min(names[domain].items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        refs[domain] = ProviderRef(_unique(slugify(domain, "provider"), used), name, domain,
-                                   override.color if override else None)
+        name = min(names[domain].items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        refs[domain] = _with_override(ProviderRef(_unique(slugify(domain, "provider"), used), name, domain), override)
     return refs
+
+
+def _with_override(ref: ProviderRef, override: ProviderOverride | None) -> ProviderRef:
+    """``ref`` with the display name, colour and logo that site.yaml gives its domain."""
+    if override is None:
+        return ref
+    return ProviderRef(ref.slug, override.name or ref.name, ref.domain, override.color, override.logo)
+
+
+def _story_provider(provider: Provider | None, refs: dict[str, ProviderRef],
+                    overrides: dict[str, ProviderOverride]) -> ProviderRef | None:
+    """The badge of a related story's provider: its page's when the site has one, else one
+    without a page (no slug) that still honours site.yaml."""
+    if provider is None:
+        return None
+    return refs.get(provider.domain) or _with_override(ProviderRef("", provider.name, provider.domain),
+                                                       overrides.get(provider.domain))
 
 
 def _post_slugs(articles: list[Article], days: dict[str, date]) -> dict[str, str]:
@@ -207,7 +228,8 @@ def _similar_entry(post: Post, tokens: frozenset[str]) -> similar.Entry:
 
 
 def _related_links(
-    post: Post, post_links: dict[str, RelatedLink], index: similar.SimilarityIndex, entry: similar.Entry, limit: int
+    post: Post, post_links: dict[str, RelatedLink], index: similar.SimilarityIndex, entry: similar.Entry, limit: int,
+    badge: Callable[[Provider | None], ProviderRef | None],
 ) -> tuple[RelatedLink, ...]:
     """The article's own related stories first, then the most similar listed articles up to ``limit``.
 
@@ -223,7 +245,7 @@ def _related_links(
             continue
         if story.web_url:
             seen.add(story.web_url)
-        links.append(post_links.get(story.web_url or "") or _story_link(story))
+        links.append(post_links.get(story.web_url or "") or _story_link(story, badge(story.provider)))
     for key in index.nearest(entry, limit - len(links), exclude=frozenset(seen)):
         links.append(post_links[key])
     return tuple(links)
@@ -231,11 +253,11 @@ def _related_links(
 
 def _post_link(target: Post) -> RelatedLink:
     article = target.article
-    return RelatedLink(article.title, None, target, article.provider, article.published, article.image)
+    return RelatedLink(article.title, None, target, target.provider, article.published, article.image)
 
 
-def _story_link(story: Story) -> RelatedLink:
-    return RelatedLink(story.title, story.web_url, None, story.provider, story.published, story.image)
+def _story_link(story: Story, provider: ProviderRef | None) -> RelatedLink:
+    return RelatedLink(story.title, story.web_url, None, provider, story.published, story.image)
 
 
 def _story_clusters(
@@ -283,7 +305,8 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
     """Assemble the site model from the loaded articles."""
     kept, warnings = _dedupe(articles)
     topic_refs = _topic_refs(kept, config)
-    provider_refs = _provider_refs(kept, config)
+    overrides = {o.domain: o for o in config.providers}
+    provider_refs = _provider_refs(kept, overrides)
     tz = config.tz
     days = {a.web_url: a.published.astimezone(tz).date() for a in kept}
     slugs = _post_slugs(kept, days)
@@ -327,8 +350,9 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
     entries = {p.article.web_url: _similar_entry(p, tokens[p.article.web_url]) for p in posts}
     index = similar.SimilarityIndex(entries[p.article.web_url] for p in listed)
     post_links = {url: _post_link(post) for url, post in by_url.items()}
+    badge = functools.partial(_story_provider, refs=provider_refs, overrides=overrides)
     related = {
-        url: _related_links(post, post_links, index, entries[url], config.related_count)
+        url: _related_links(post, post_links, index, entries[url], config.related_count, badge)
         for url, post in by_url.items()
     }
     ranked = sorted(listed, key=lambda p: (-scores[p.article.web_url],) + newest_first(p))

@@ -25,10 +25,10 @@ def test_days_months_and_years_follow_the_site_time_zone():
     # 23:30 UTC on 31 December is already 1 January in Berlin: a new day, month and year there.
     late = art(1, published=datetime(2023, 12, 31, 23, 30, tzinfo=UTC))
     early = art(2, published=datetime(2023, 12, 31, 10, 0, tzinfo=UTC))
-    utc = build_archive(build_site((late, early), Config()).posts)
+    utc = build_archive(build_site((late, early), Config()))
     assert [d.start for d in utc.days] == [date(2023, 12, 31)]
     berlin = build_site((late, early), Config(timezone="Europe/Berlin"))
-    archive = build_archive(berlin.posts)
+    archive = build_archive(berlin)
     assert [(d.start, len(d.posts)) for d in archive.days] == [(date(2024, 1, 1), 1), (date(2023, 12, 31), 1)]
     assert [y.label for y in archive.years] == ["2024", "2023"]
     assert [m.label for m in archive.months] == ["January 2024", "December 2023"]
@@ -59,6 +59,24 @@ def test_archive_pages_have_indexes_counts_and_previous_next_day():
     month = _page(pages, "/2024/05/").context
     assert [(d.label, n) for d, n in month["children"]] == [("3 May 2024", 2), ("1 May 2024", 1)]
     assert url_for(month["older"]) == "/2024/04/"
+
+
+def test_archives_list_only_what_min_quality_lets_through():
+    """Hidden articles keep their page, and their day keeps its page (their date links there),
+    but no archive list or count shows them."""
+    articles = [art(1, published=datetime(2024, 5, 3, 9, tzinfo=UTC), quality=80),
+                art(2, published=datetime(2024, 5, 3, 8, tzinfo=UTC), quality=10),
+                art(3, published=datetime(2024, 5, 2, 9, tzinfo=UTC), quality=10),  # 2 May: hidden only
+                art(4, published=datetime(2024, 5, 1, 9, tzinfo=UTC))]  # unrated: always listed
+    pages = plan_pages(build_site(tuple(articles), Config(min_quality=30)))
+    may3 = _page(pages, "/2024/05/03/").context
+    assert [url_for(p) for p in may3["posts"]] == ["/2024/05/03/story-1/"] and may3["story_count"] == 1
+    may2 = _page(pages, "/2024/05/02/")
+    assert may2.context["posts"] == () and may2.context["story_count"] == 0 and may2.updated is None
+    assert "/2024/05/02/story-3/" in {p.url for p in pages}
+    month = _page(pages, "/2024/05/").context
+    assert [(d.label, n) for d, n in month["children"]] == [("3 May 2024", 1), ("2 May 2024", 0), ("1 May 2024", 1)]
+    assert month["story_count"] == 2 and _page(pages, "/2024/").context["story_count"] == 2
 
 
 def test_busy_day_is_paginated_below_its_folder():
@@ -125,7 +143,7 @@ def test_site_yaml_renames_and_recolours_a_provider():
     articles = (art(1, provider=Provider("zeta", "zeta.org")), art(2, provider=Provider("Other", "other.org")))
     site = build_site(articles, config)
     zeta = next(p.ref for p in site.providers if p.ref.domain == "zeta.org")
-    assert (zeta.name, zeta.palette, zeta.monogram) == ("Zeta Daily", 3, "Z")
+    assert (zeta.name, zeta.palette, zeta.monogram) == ("Zeta Daily", "3", "Z")
     other = next(p.ref for p in site.providers if p.ref.domain == "other.org")
     assert other.name == "Other" and other.palette == ProviderRef("x", "y", "other.org").palette
     for bad in ({"zeta.org": {"color": 12}}, {"zeta.org": {"colour": 1}}, {"zeta.org": {"name": ""}}, ["zeta.org"]):

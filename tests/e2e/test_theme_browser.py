@@ -1,7 +1,8 @@
 """The default theme in a real browser (Debian's headless Chromium through Playwright).
 
-For the sample site and a generated 200-article site: home, a topic, an article and a provider
-page at a phone and a desktop size, light and dark: a screenshot of each under
+For the sample site, a generated 200-article site and the sample with site.yaml's provider
+overrides (logo, hex colours): home, a topic, an article and a provider page at a phone and a
+desktop size, light and dark: a screenshot of each under
 tests/artifacts/screenshots/, no axe-core violation of serious or critical impact, no console
 error, no failed request to the site itself, and no horizontal scrolling from 320 to 2560 px.
 Third-party requests never leave the machine: article images get a local placeholder, and any
@@ -10,6 +11,7 @@ other third-party request (a web font, a script) fails the test.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +93,7 @@ class Visit:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-@pytest.mark.parametrize("name", ["sample", "corpus200"])
+@pytest.mark.parametrize("name", ["sample", "corpus200", "providers"])
 def test_pages_are_accessible_and_error_free(browser, theme_sites, site_urls, name: str, viewport: str, scheme: str):
     assert AXE.is_file(), "axe-core is missing: `make test` installs it with npm ci"
     axe = AXE.read_text(encoding="utf-8")
@@ -112,7 +114,7 @@ def test_pages_are_accessible_and_error_free(browser, theme_sites, site_urls, na
     assert not visit.problems, "\n".join(visit.problems)
 
 
-@pytest.mark.parametrize("name", ["sample", "corpus200"])
+@pytest.mark.parametrize("name", ["sample", "corpus200", "providers"])
 def test_no_horizontal_scrolling_from_320_to_2560_px(browser, theme_sites, site_urls, name: str):
     wide = []
     for width in (320, 2560):
@@ -146,3 +148,30 @@ def test_keyboard_focus_print_and_reduced_motion(browser, site_urls):
     finally:
         visit.close()
     assert not visit.problems, "\n".join(visit.problems)
+
+
+@pytest.mark.parametrize("scheme, edge", [("light", "#000000"), ("dark", "#ffffff")])
+def test_provider_marks_render_as_the_contrast_tests_compute(browser, site_urls, scheme: str, edge: str):
+    """On the sources page of the site with provider overrides: the generated colours stylesheet and
+    the logo load under the page's Content-Security-Policy (a blocked one is a console error), the
+    monogram colour is the one digest/badges.py chose, and the ring is the half-way mix the contrast
+    tests check (mix_half in tests/test_badge_contrast.py), in both themes."""
+    visit = Visit(browser, site_urls["providers"], viewport=VIEWPORTS["1280x900"], color_scheme=scheme)
+    try:
+        marks = visit.open("providers/").evaluate("""() => [...document.querySelectorAll('.badge__mark, .badge__logo')]
+            .map(e => { const s = getComputedStyle(e), r = e.getBoundingClientRect();
+                        return {cls: e.className, color: s.color, fill: s.backgroundColor, ring: s.boxShadow,
+                                loaded: e.naturalWidth || 0, width: r.width, height: r.height}; })""")
+    finally:
+        visit.close()
+    assert not visit.problems, "\n".join(visit.problems)
+    by_class = {m["cls"].split()[-1]: m for m in marks}
+    assert {"badge__mark--cf6d32d", "badge__mark--c1a5fb4", "badge__logo"} <= set(by_class)
+    assert len({(m["width"], m["height"]) for m in marks}) == 1  # logo and monograms: one fixed size
+    assert by_class["badge__logo"]["loaded"] > 0
+    for name, fill, text in (("cf6d32d", "#f6d32d", "rgb(0, 0, 0)"), ("c1a5fb4", "#1a5fb4", "rgb(255, 255, 255)")):
+        mark = by_class[f"badge__mark--{name}"]
+        assert mark["color"] == text and mark["fill"] == "rgb({}, {}, {})".format(*(int(fill[i:i + 2], 16) for i in (1, 3, 5)))
+        ring = re.match(r"color\(srgb ([\d.]+) ([\d.]+) ([\d.]+)\) 0px 0px 0px 2px inset", mark["ring"]).groups()
+        half_way = [(int(fill[i:i + 2], 16) + int(edge[i:i + 2], 16)) / 2 for i in (1, 3, 5)]  # what mix_half rounds
+        assert all(abs(float(c) * 255 - h) < 0.01 for c, h in zip(ring, half_way)), (mark, half_way)

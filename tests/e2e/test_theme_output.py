@@ -1,5 +1,6 @@
-"""Every generated page of the sample site and of a 200-article site: valid HTML (Nu HTML Checker),
-no broken internal link or asset reference, and a light page weight."""
+"""Every generated page of the sample site, of a 200-article site and of the sample with provider
+overrides (tests/e2e/conftest.py): valid HTML (Nu HTML Checker), no broken internal link or asset
+reference, and a light page weight."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def test_every_page_passes_the_nu_html_checker(theme_sites):
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
 
 
-@pytest.mark.parametrize("name", ["sample", "corpus200"])
+@pytest.mark.parametrize("name", ["sample", "corpus200", "providers"])
 def test_every_internal_link_and_asset_resolves(theme_sites, name: str):
     site = theme_sites[name]
     base_url = site_base_url(site)
@@ -124,7 +125,7 @@ def test_every_internal_link_and_asset_resolves(theme_sites, name: str):
     assert len(pages) > 5 and not broken, "\n".join(broken[:50])
 
 
-@pytest.mark.parametrize("name", ["sample", "corpus200"])
+@pytest.mark.parametrize("name", ["sample", "corpus200", "providers"])
 def test_every_page_weighs_under_60_kb_per_20_cards(theme_sites, name: str):
     site = theme_sites[name]
     base_url = site_base_url(site)
@@ -146,7 +147,7 @@ def test_every_page_weighs_under_60_kb_per_20_cards(theme_sites, name: str):
         assert full_pages > 5  # the budget was measured on real 20-card pages
 
 
-@pytest.mark.parametrize("name", ["sample", "corpus200"])
+@pytest.mark.parametrize("name", ["sample", "corpus200", "providers"])
 def test_every_page_has_one_h1_and_no_skipped_heading_level(theme_sites, name: str):
     site = theme_sites[name]
     wrong = []
