@@ -58,10 +58,11 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period |
     Articles sit one folder below their day page (``/2020/08/17/<slug>/``); a slug is never
     ``page`` (see ``site.slugify``), so an article cannot shadow the day's ``page/<n>/`` folders.
     """
+    if type(obj) is Post:  # the most frequent by far; integer formatting is three times faster than strftime
+        day = obj.day
+        return "/%04d/%02d/%02d/%s/" % (day.year, day.month, day.day, obj.slug)
     if isinstance(obj, str) and obj in NAMED_FILES:
         return NAMED_FILES[obj]
-    if isinstance(obj, Post):
-        return f"/{obj.day:%Y/%m/%d}/{obj.slug}/"
     if isinstance(obj, (Topic, ProviderPage)):
         obj = obj.ref
     if isinstance(obj, TopicRef):
