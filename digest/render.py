@@ -65,8 +65,8 @@ class Renderer:
         identity: page contexts hold immutable values (frozen dataclasses, tuples), and every argument is
         kept alive with its result, so an identity is never reused for another value within a build.
         """
-        key = (name, *((key, type(value), value if type(value) in _VALUES else id(value))
-                       for key, value in sorted(values.items())))
+        key = (name, *((arg, type(value), value if type(value) in _VALUES else id(value))
+                       for arg, value in sorted(values.items())))
         hit = self._fragments.get(key)
         if hit is None:
             hit = self._fragments[key] = (Markup(self.env.get_template(name).render(values)), values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -33,11 +34,30 @@ def test_an_error_in_a_worker_is_raised_in_the_parent():
 
 
 def test_stopping_early_leaves_no_worker_behind():
-    import time
-
     results = fork_map(lambda n: (time.sleep(0.05 if n > 1 else 0), os.getpid())[1], list(range(100)), 2)
     workers = {pid for _, pid in (next(results), next(results))}
     results.close()  # what an interrupt in the parent does: the generator's finally runs
     for pid in workers:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # killed and reaped already: no longer a child of ours
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 33, 257])
+@pytest.mark.parametrize("jobs", [1, 2, 3, 5])
+def test_any_number_of_items_and_workers(count: int, jobs: int):
+    results = list(fork_map(lambda n: -n, list(range(count)), jobs))
+    assert sorted(results) == [(n, -n) for n in range(count)]
+
+
+def test_each_of_two_workers_takes_one_run_of_neighbours_and_a_slow_one_takes_fewer():
+    def work(n: int) -> int:
+        if n >= 100:
+            time.sleep(0.01)  # the back half is slow: the worker that starts there does fewer items
+        return os.getpid()
+
+    by_worker: dict[int, list[int]] = {}
+    for n, pid in fork_map(work, list(range(200)), 2):
+        by_worker.setdefault(pid, []).append(n)
+    front, back = sorted(by_worker.values(), key=min)
+    assert sorted(front) == list(range(len(front))) and sorted(back) == list(range(len(front), 200))
+    assert len(front) > 120  # it went through the fast half, then met the other worker in the slow one
