@@ -26,6 +26,8 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from . import __version__
 from .content import Parsed, Parser, Problem, parse_articles
 from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
@@ -63,50 +65,73 @@ class Fingerprinter:
     share objects; a value pickle cannot handle raises, it never collides. Each dataclass
     instance inside a value (a Post, a Topic with its thousands of posts) is hashed once per
     build and then stands in by its 16-byte digest, so a topic page costs its size, not its topic's.
-    Pickle asks about each object through ``reducer_override``, which it skips for strings,
-    numbers and containers (the bulk of a page context), so only the objects that may stand in
-    by a digest cost a Python call.
+    Pickle asks the pickler's ``dispatch_table`` only about objects that are not strings, numbers
+    or containers (the bulk of a page context), so only the objects that may stand in by a
+    digest cost a Python call.
     """
 
     def __init__(self) -> None:
         self._memo: dict[int, tuple[object, bytes]] = {}  # id -> (the object, kept alive; its digest)
+        self._reducers = _Reducers(self)
         # One pickler per nesting level of _digest (a page, then a post inside it, ...), reused:
         # making one costs more than a small dump.
         self._picklers: list[_Pickler] = []
-        self._active: list[_Pickler] = []
+        self._depth = 0
 
     def __call__(self, *parts: Any) -> bytes:
         return self._digest(parts)
 
     def _digest(self, value: Any) -> bytes:
-        depth = len(self._active)
+        depth = self._depth
         if depth == len(self._picklers):
-            self._picklers.append(_Pickler(self))
+            self._picklers.append(_Pickler(self._reducers))
         pickler = self._picklers[depth]
-        pickler.sink.digest = hashlib.blake2b(digest_size=16)
-        self._active.append(pickler)
+        sink = pickler.sink
+        sink.digest = hashlib.blake2b(digest_size=16)
+        self._depth = depth + 1
         try:
             pickler.dump(value)
         finally:
-            self._active.pop()
-        return pickler.sink.digest.digest()
+            self._depth = depth
+        return sink.digest.digest()
 
     def seed(self, obj: Any, digest: bytes) -> None:
         """Vouch for an object's digest without hashing it (an article: the hash of its file's bytes)."""
         self._memo[id(obj)] = (obj, digest)
 
-    def reference(self, obj: Any) -> bytes | None:
-        """The digest that stands in for ``obj`` (a dataclass instance or a date), None for anything else."""
-        hit = self._memo.get(id(obj))
-        if hit is not None:
-            return hit[1]
-        cls = type(obj)
+
+class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
+    """The pickler's ``dispatch_table``: for each class whose instances stand in by their digest,
+    a function that hashes an instance once and then returns the stand-in. Filled as classes show
+    up; a class it does not know (KeyError) is pickled as usual."""
+
+    def __init__(self, owner: Fingerprinter) -> None:
+        super().__init__()
+        self.owner = owner
+
+    def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
+        if cls is Markup:  # a str subclass (JSON-LD): pickled as the text, without its class's reduce protocol
+            self[cls] = _text
+            return _text
         getter = _state_getter(cls)
         if getter is None:
-            return None
-        digest = self._digest((cls.__module__, cls.__qualname__, getter(obj)))
-        self._memo[id(obj)] = (obj, digest)
-        return digest
+            raise KeyError(cls)
+        memo, digest_of, name = self.owner._memo, self.owner._digest, (cls.__module__, cls.__qualname__)
+
+        def reduce(obj: Any) -> tuple[Any, ...]:
+            hit = memo.get(id(obj))
+            if hit is None:
+                hit = memo[id(obj)] = (obj, digest_of((name, getter(obj))))
+            # Written as a call of Fingerprinter with the digest: no value pickles that way, so a
+            # stand-in never equals anything else.
+            return (Fingerprinter, (hit[1],))
+
+        self[cls] = reduce
+        return reduce
+
+
+def _text(markup: Markup) -> tuple[Any, ...]:
+    return (Markup, (str(markup),))
 
 
 @functools.cache
@@ -130,20 +155,20 @@ class _HashSink:
         return len(data)
 
 
+# Classes a stand-in or a datetime's state names. Pickle looks each class up by module and name
+# whenever it writes it (an import call), unless the class is in the pickler's memo: then it writes a
+# two-byte reference. Fast mode adds nothing to the memo, so these stay the only references, and
+# the bytes still follow values.
+_PRELOADED = (Fingerprinter, Markup, datetime, date, timezone, timedelta)
+
+
 class _Pickler(pickle.Pickler):
-    def __init__(self, owner: Fingerprinter) -> None:
+    def __init__(self, reducers: _Reducers) -> None:
         self.sink = _HashSink()
         super().__init__(self.sink, protocol=5)
         self.fast = True  # no memo: the bytes follow values, not object identity
-        self.owner = owner
-
-    def reducer_override(self, obj: Any) -> Any:
-        if type(obj) is type:
-            return NotImplemented  # a class, pickled by its name
-        digest = self.owner.reference(obj)
-        # An object already hashed is written as a call of Fingerprinter with its digest: no value
-        # pickles that way, so a stand-in never equals anything else.
-        return NotImplemented if digest is None else (Fingerprinter, (digest,))
+        self.dispatch_table = reducers
+        self.memo = {id(cls): (index, cls) for index, cls in enumerate(_PRELOADED)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from markupsafe import Markup
 
 from digest.cache import Fingerprinter
 
@@ -55,3 +56,18 @@ def test_a_seeded_object_stands_in_by_its_seed():
 def test_a_value_pickle_cannot_handle_is_refused():
     with pytest.raises(TypeError):
         Fingerprinter()((x for x in ()))
+
+
+def test_stand_ins_and_preloaded_classes_are_told_apart_from_values():
+    """Stand-ins and some classes are written as references to the pickler's preloaded memo:
+    none of that may make two different values hash alike."""
+    seeded, fingerprint = Item("a", WHEN), Fingerprinter()
+    fingerprint.seed(seeded, b"s" * 16)
+    prints = [
+        fingerprint(seeded),
+        fingerprint((Fingerprinter, (b"s" * 16,))),  # what a stand-in is a call of, as a plain value
+        fingerprint(Fingerprinter), fingerprint(datetime), fingerprint(timezone),
+        fingerprint(Markup("<b>x</b>")), fingerprint("<b>x</b>"),  # the same text, escaped or not
+    ]
+    assert len(set(prints)) == len(prints)
+    assert fingerprint(Markup("<b>x</b>")) == Fingerprinter()(Markup("<b>") + Markup("x</b>"))
