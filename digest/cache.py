@@ -2,15 +2,19 @@
 
 Two tables, both safe to lose (deleting ``.cache/`` only makes the next build a full one):
 
-* parsed articles, keyed by the file's path and the hash of its bytes, so an unchanged file
-  is never parsed twice;
+* parsed articles, keyed by the file's path, with the hash of its bytes and its stamp, so an
+  unchanged file is neither parsed nor even read again; saved in 64 shards by path, so a build
+  rewrites only the shards whose files changed;
 * per output file, the fingerprint of everything its bytes were made from (the page's exact
   context, the templates it uses, the config, the generator) plus the size and mtime the file
   had when written, so a page is rendered again only when one of those changed and a file
-  someone touched in the output folder is never trusted.
+  someone touched in the output folder is never trusted; saved (with ``marshal``: plain tuples)
+  only when one changed.
 
-The whole cache is invalidated by a new generator version or by a change to the generator's
-own source, because either can change what the same input renders to.
+Each cache file carries the generator and key it is valid for and a checksum of its contents:
+one from another version, truncated or corrupt is ignored. The whole cache is invalidated by a
+new generator version or by a change to the generator's own source (or a new Python), because
+either can change what the same input renders to.
 """
 
 from __future__ import annotations
@@ -18,10 +22,14 @@ from __future__ import annotations
 import copyreg
 import functools
 import hashlib
+import io
+import marshal
 import os
 import pickle
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+import sys
+import zlib
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -29,16 +37,16 @@ from typing import Any
 from markupsafe import Markup
 
 from . import __version__
-from .content import Parsed, Parser, Problem, parse_articles
+from .content import Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles, read_source
 from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parent
 
 
 def _generator_digest() -> str:
     """The version plus a hash of the generator's own source: editing a filter invalidates pages."""
-    digest = hashlib.blake2b(f"{CACHE_FORMAT}:{__version__}".encode(), digest_size=16)
+    digest = hashlib.blake2b(f"{CACHE_FORMAT}:{__version__}:{sys.version}".encode(), digest_size=16)
     for path in sorted(_PACKAGE.glob("*.py")):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
@@ -51,10 +59,10 @@ GENERATOR = _generator_digest()
 def cache_file(cache_dir: Path, kind: str, content: Path, output: Path) -> Path:
     """The cache file of one kind for one content folder built into one output folder."""
     pair = hashlib.blake2b(f"{content.resolve()}\0{output.resolve()}".encode(), digest_size=8).hexdigest()
-    return cache_dir / f"{kind}-{pair}.pickle"
+    return cache_dir / f"{kind}-{pair}"
 
 
-def content_hash(data: bytes) -> bytes:
+def content_hash(data: bytes | memoryview) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
@@ -173,114 +181,183 @@ class _Pickler(pickle.Pickler):
 
 @dataclass(frozen=True, slots=True)
 class ParsedFile:
-    digest: bytes  # content_hash of the file's bytes
+    digest: bytes  # content_hash of the file's path and bytes: what its article stands in by in fingerprints
+    stamp: Stamp | None  # the file's stamp, when it could vouch for these bytes (see Listing.settled)
     article: Article | None
     problems: tuple[Problem, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class OutputFile:
-    fingerprint: bytes
-    size: int
-    mtime_ns: int
-
-    def matches(self, path: Path) -> bool:
-        """The file on disk is still the one this entry describes (nobody edited or removed it)."""
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        return stat.st_size == self.size and stat.st_mtime_ns == self.mtime_ns
+_SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile)
+SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites one of them
 
 
-_SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile, OutputFile)
+def _shard(source: str) -> int:
+    return zlib.crc32(source.encode()) % SHARDS
 
 
 @dataclass
 class BuildCache:
     """What the last successful build of one content folder into one output folder knew."""
 
-    file: Path | None
-    key: str
+    folder: Path | None  # the cache files of this content/output pair
+    key: str  # what else the parsed articles depend on (the time zone)
     parsed: dict[str, ParsedFile] = field(default_factory=dict)
-    outputs: dict[str, OutputFile] = field(default_factory=dict)
+    # output path -> (fingerprint, size, mtime_ns): the page's fingerprint and the file it was written to
+    outputs: dict[str, tuple[bytes, int, int]] = field(default_factory=dict)
     reparsed: int = 0  # files parsed (not taken from the cache) in this build
-    _saved: tuple[dict[str, ParsedFile], dict[str, OutputFile]] | None = field(default=None, repr=False)
+    _dirty: set[int] = field(default_factory=set, repr=False)  # shards of ``parsed`` that changed
+    _saved_outputs: dict[str, tuple[bytes, int, int]] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, cache_dir: Path | None, content: Path, output: Path, parse_key: str) -> BuildCache:
-        """The cache for this content/output pair; empty when missing, unreadable or from another version."""
-        key = f"{GENERATOR}:{parse_key}"
+        """The cache for this content/output pair; empty where missing, unreadable or from another version.
+
+        A shard that cannot be used costs only the parsing of its files again.
+        """
         if cache_dir is None:
-            return cls(None, key)
-        cache = cls(cache_file(cache_dir, "build", content, output), key)
-        try:
-            with cache.file.open("rb") as handle:
-                stored_key, parsed, outputs = pickle.load(handle)
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
-            return cache
-        if stored_key == key:
-            cache.parsed, cache.outputs = parsed, outputs
-            cache._saved = (parsed, outputs)
+            return cls(None, parse_key)
+        cache = cls(cache_file(cache_dir, "build", content, output), parse_key)
+        with collector_paused():  # some 100,000 records, and no cycle among them
+            for shard in range(SHARDS):
+                entries = _load(cache.folder / f"articles-{shard:02x}", parse_key, pickle.loads)
+                if isinstance(entries, dict):
+                    cache.parsed.update(entries)
+            outputs = _load(cache.folder / "pages", parse_key, marshal.loads)
+        if isinstance(outputs, dict):
+            cache.outputs = cache._saved_outputs = outputs
         return cache
 
     def parser(self, tz: tzinfo, jobs: int = 1) -> Parser:
-        """A :data:`~digest.content.Parser` that parses (on ``jobs`` workers) only files whose bytes it has not seen.
+        """A :data:`~digest.content.Parser` that reads only files whose stamp it cannot vouch for and
+        parses (on ``jobs`` workers) only files whose bytes it has not seen.
 
         Files that were not asked for again (deleted or renamed) drop out of the saved cache.
         """
         previous, self.parsed = self.parsed, {}
 
-        def parse(files: Sequence[tuple[str, bytes]]) -> list[Parsed]:
-            digests = [content_hash(data) for _, data in files]
-            todo = [index for index, ((source, _), digest) in enumerate(zip(files, digests))
-                    if (entry := previous.get(source)) is None or entry.digest != digest]
-            fresh = dict(zip(todo, parse_articles([files[index] for index in todo], tz, jobs)))
+        def parse(files: Sequence[SourceFile]) -> list[Parsed]:
+            results: list[Parsed] = [(None, [])] * len(files)
+            todo: list[tuple[int, SourceFile, bytes, bytes]] = []  # index, file, bytes, digest
+            for index, file in enumerate(files):
+                entry = previous.get(file.rel)
+                if entry is None or entry.stamp != file.stamp:
+                    data = read_source(file)
+                    if isinstance(data, Problem):
+                        results[index] = (None, [data])
+                        continue
+                    digest = content_hash(file.rel.encode() + b"\0" + data)
+                    if entry is None or entry.digest != digest:
+                        todo.append((index, file, data, digest))
+                        continue
+                    if entry.stamp != (stamp := file.stamp if file.settled else None):
+                        entry = replace(entry, stamp=stamp)  # its shard is saved again, to skip reading it next time
+                self.parsed[file.rel] = entry
+                results[index] = (entry.article, list(entry.problems))
+            fresh = parse_articles([(file.rel, data) for _, file, data, _ in todo], tz, jobs)
+            for (index, file, _, digest), (article, problems) in zip(todo, fresh):
+                self.parsed[file.rel] = ParsedFile(digest, file.stamp if file.settled else None, article, tuple(problems))
+                results[index] = (article, problems)
             self.reparsed += len(todo)
-            results: list[Parsed] = []
-            for index, ((source, _), digest) in enumerate(zip(files, digests)):
-                if index in fresh:
-                    article, problems = fresh[index]
-                    self.parsed[source] = ParsedFile(digest, article, tuple(problems))
-                else:
-                    self.parsed[source] = previous[source]
-                results.append((self.parsed[source].article, list(self.parsed[source].problems)))
+            self._dirty.update(_shard(source) for source, entry in self.parsed.items() if previous.get(source) is not entry)
+            self._dirty.update(_shard(source) for source in previous.keys() - self.parsed.keys())
             return results
 
         return parse
 
-    def record(self, output: Path, fingerprints: dict[str, bytes]) -> None:
+    def current(self, rel_path: str, fingerprint: bytes, output: Path) -> bool:
+        """Whether the output file ``rel_path`` was made from this fingerprint and nobody has changed
+        or removed it since (its size and mtime are those it was written with)."""
+        entry = self.outputs.get(rel_path)
+        if entry is None or entry[0] != fingerprint:
+            return False
+        try:
+            stat = os.stat(os.path.join(output, rel_path))
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == entry[1:]
+
+    def record(self, output: Path, fingerprints: dict[str, bytes], kept: Container[str]) -> None:
         """After a successful build: each page's fingerprint with the size and mtime its file now has.
 
         Called only once the new output is in place, so the cache never vouches for a page
-        that a failed or interrupted build did not finish writing.
+        that a failed or interrupted build did not finish writing. A page carried over unrendered
+        (``kept``) keeps its entry: its file was checked against it and left as it was.
         """
-        outputs = {}
+        previous, outputs = self.outputs, {}
         for rel_path, print_ in fingerprints.items():
-            stat = (output / rel_path).stat()
-            outputs[rel_path] = OutputFile(print_, stat.st_size, stat.st_mtime_ns)
+            entry = previous.get(rel_path) if rel_path in kept else None
+            if entry is None:
+                stat = os.stat(os.path.join(output, rel_path))
+                entry = (print_, stat.st_size, stat.st_mtime_ns)
+            outputs[rel_path] = entry
         self.outputs = outputs
 
     def seed(self, fingerprint: Fingerprinter) -> None:
         """Let each parsed article stand in by the hash of its source and bytes, which determine it."""
-        for source, entry in self.parsed.items():
+        for entry in self.parsed.values():
             if entry.article is not None:
-                fingerprint.seed(entry.article, content_hash(entry.digest + source.encode()))
-
-    def _unchanged(self) -> bool:
-        if self._saved is None or self.reparsed:
-            return False
-        parsed, outputs = self._saved
-        return self.parsed.keys() == parsed.keys() and self.outputs == outputs
+                fingerprint.seed(entry.article, entry.digest)
 
     def save(self) -> None:
-        """Write atomically: a build killed while saving leaves the old cache (or none), never half of one."""
-        if self.file is None or self._unchanged():
+        """Write what changed: the shards of parsed articles with a new, changed or dropped file,
+        and the page fingerprints unless they are all as they were. Each file is written
+        atomically: a build killed while saving leaves each as it was (or none), never half of one."""
+        if self.folder is None:
             return
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.file.with_name(f"{self.file.name}.{os.getpid()}.tmp")
-        with temporary.open("wb") as handle:
-            pickler = pickle.Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dispatch_table = _SAVE_TABLE
-            pickler.dump((self.key, self.parsed, self.outputs))
-        os.replace(temporary, self.file)
+        if self._dirty:
+            shards: dict[int, dict[str, ParsedFile]] = {shard: {} for shard in self._dirty}
+            for source, entry in self.parsed.items():
+                shard = shards.get(_shard(source))
+                if shard is not None:
+                    shard[source] = entry
+            for number, entries in sorted(shards.items()):
+                buffer = io.BytesIO()
+                pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+                pickler.dispatch_table = _SAVE_TABLE
+                pickler.dump(entries)
+                write_blob(self.folder / f"articles-{number:02x}", self.key, buffer.getvalue())
+            self._dirty.clear()
+        if self.outputs != self._saved_outputs:
+            write_blob(self.folder / "pages", self.key, marshal.dumps(self.outputs))
+            self._saved_outputs = self.outputs
+
+
+_MAGIC = b"digest build cache\n"
+
+
+def _key_digest(key: str) -> bytes:
+    return hashlib.blake2b(f"{GENERATOR}\0{key}".encode(), digest_size=16).digest()
+
+
+def write_blob(path: Path, key: str, payload: bytes) -> None:
+    """Write ``payload`` atomically, with the generator and ``key`` it is valid for and its checksum."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(_MAGIC + _key_digest(key) + content_hash(payload))
+        handle.write(payload)
+    os.replace(temporary, path)
+
+
+def read_blob(path: Path, key: str) -> memoryview | None:
+    """What :func:`write_blob` wrote for this generator and ``key``; None when the file is missing,
+    from another version or key, truncated or corrupt, so a damaged cache is ignored, never used."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    head = _MAGIC + _key_digest(key)
+    start = len(head) + 16
+    if not data.startswith(head):
+        return None
+    payload = memoryview(data)[start:]
+    return payload if content_hash(payload) == data[len(head):start] else None
+
+
+def _load(path: Path, key: str, loads: Callable[[memoryview], Any]) -> Any:
+    payload = read_blob(path, key)
+    try:
+        return None if payload is None else loads(payload)
+    except Exception:  # a payload that passed its checksum was written by this version: only a safety net
+        return None

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 from pathlib import Path
+from time import time_ns
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -92,64 +93,131 @@ class LoadResult:
         return tuple(p for p in self.problems if not p.warning)
 
 
-def find_article_files(content_dir: Path) -> tuple[list[Path], list[Problem]]:
-    """Every article file under ``content_dir``, sorted; links leading outside it are refused."""
-    root = content_dir.resolve()
-    found: list[Path] = []
+Stamp = tuple[int, int, int, int]  # a file's size, mtime_ns, ctime_ns and inode, as stat gives them
+# A stamp vouches for a file's bytes only once its change time is this far in the past: see settled().
+SETTLE_NS = 5_000_000_000
+
+
+def stamp(stat: os.stat_result) -> Stamp:
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
+def settled(file_stamp: Stamp, taken_ns: int) -> bool:
+    """Whether a stamp taken at ``taken_ns`` (wall clock) can stand for the file's bytes from then on.
+
+    Any write sets a file's change time (POSIX ctime) to the current time, and no program can
+    set it back (unlike mtime, which ``touch`` or ``cp -p`` can); so once a file's ctime is
+    older than the stat, a later change gives it a new stamp, as long as the file system's clock
+    ticks between the two. A file changed in the last few seconds (the coarsest timestamps are
+    FAT's two seconds) could still be written again within the same tick, same size: callers
+    read such "racy" files (git's word) and compare their bytes instead.
+    """
+    return file_stamp[2] < taken_ns - SETTLE_NS
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """An article file found under the content folder, with what stat said about it then."""
+
+    rel: str  # its path relative to the content folder, POSIX style: the article's ``source``
+    path: str  # where to read it
+    stamp: Stamp
+    settled: bool  # the stamp can vouch for the bytes (see settled())
+
+
+@dataclass(frozen=True)
+class Listing:
+    """Every article file under a content folder, from one walk: the no-change check and the load
+    stage share it, so the folder is walked and stat'ed once per build."""
+
+    files: tuple[SourceFile, ...]
+    problems: tuple[Problem, ...]  # links leading outside the folder, files stat cannot see
+    listed_ns: int  # the wall clock just before the walk
+
+
+def list_articles(content_dir: Path) -> Listing:
+    """Every article file under ``content_dir``, sorted, with its stamp; links leading outside it are refused.
+
+    Dot-files and dot-folders are skipped; linked folders are not followed. One ``os.scandir``
+    per folder and one stat per file, and plain strings rather than :class:`Path` objects: this
+    runs on every build, over every file.
+    """
+    listed_ns = time_ns()
+    root = str(content_dir.resolve())
+    files: list[SourceFile] = []
     problems: list[Problem] = []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in dirnames:
-            link = Path(dirpath, name)
-            if link.is_symlink() and not link.resolve().is_relative_to(root):
-                problems.append(Problem(_rel(link, root), 1, "link leads outside the content folder; skipped"))
-        for name in sorted(filenames):
-            if name.startswith(".") or not name.lower().endswith(ARTICLE_SUFFIXES):
+
+    def walk(folder: str, prefix: str) -> None:
+        try:
+            with os.scandir(folder) as scan:
+                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+        except OSError:
+            return  # as os.walk: a folder that vanished or cannot be read holds nothing
+        folders = []
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            if is_folder:
+                if not entry.is_symlink():
+                    folders.append(entry)
+                elif not _inside(entry.path, root):
+                    problems.append(Problem(rel, 1, "link leads outside the content folder; skipped"))
                 continue
-            path = Path(dirpath, name)
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                problems.append(Problem(_rel(path, root), 1, "link leads outside the content folder; skipped"))
+            if not entry.name.lower().endswith(ARTICLE_SUFFIXES):
                 continue
-            found.append(path)
-    return found, problems
+            if entry.is_symlink() and not _inside(entry.path, root):
+                problems.append(Problem(rel, 1, "link leads outside the content folder; skipped"))
+                continue
+            try:
+                file_stamp = stamp(entry.stat())
+            except OSError as exc:
+                problems.append(Problem(rel, 1, f"cannot read file: {exc.strerror}"))
+                continue
+            files.append(SourceFile(rel, entry.path, file_stamp, settled(file_stamp, listed_ns)))
+        for entry in folders:  # a folder's files before its subfolders', as os.walk lists them
+            walk(entry.path, f"{prefix}{entry.name}/")
+
+    walk(root, "")
+    return Listing(tuple(files), tuple(problems), listed_ns)
+
+
+def _inside(path: str, root: str) -> bool:
+    return Path(path).resolve().is_relative_to(root)
 
 
 Parsed = tuple[Article | None, list[Problem]]
-# (source, bytes) of every readable file, in order -> the article (or None) and problems of each.
-Parser = Callable[[Sequence[tuple[str, bytes]]], list[Parsed]]
+# Listed files, in order -> the article (or None) and problems of each; the parser reads the files it needs.
+Parser = Callable[[Sequence[SourceFile]], list[Parsed]]
 
 
 def load_articles(
-    content_dir: Path,
+    content: Path | Listing,
     tz: tzinfo,
     *,
     drafts: bool = False,
     max_file_size: int = 1024 * 1024,
     parse: Parser | None = None,
 ) -> LoadResult:
-    """Load every article under ``content_dir``; drafts are dropped unless ``drafts``.
+    """Load every article under a content folder (or of its listing); drafts are dropped unless ``drafts``.
 
-    ``parse`` replaces :func:`parse_articles` (in-process, with ``tz``): the build cache passes
-    one that parses only files whose bytes it has not seen, on the build's workers.
+    ``parse`` replaces :func:`parse_files` (in-process, with ``tz``): the build cache passes one
+    that reads and parses only files it has not seen, on the build's workers.
     """
-    root = content_dir.resolve()
-    paths, problems = find_article_files(content_dir)
-    files: list[tuple[str, bytes]] = []
-    slots: list[Problem | int] = []  # per path: why it was not read, or its index in files
-    for path in paths:
-        rel = _rel(path, root)
-        try:
-            data = path.read_bytes() if path.stat().st_size <= max_file_size else None
-        except OSError as exc:
-            slots.append(Problem(rel, 1, f"cannot read file: {exc.strerror}"))
-            continue
-        if data is None:
-            slots.append(Problem(rel, 1, f"file is larger than the {max_file_size} byte limit"))
-            continue
-        slots.append(len(files))
-        files.append((rel, data))
-    with _collector_paused():
-        parsed = parse(files) if parse else parse_articles(files, tz)
+    listing = content if isinstance(content, Listing) else list_articles(content)
+    problems = list(listing.problems)
+    todo: list[SourceFile] = []
+    slots: list[Problem | int] = []  # per file: why it was not read, or its index in todo
+    for file in listing.files:
+        if file.stamp[0] > max_file_size:
+            slots.append(Problem(file.rel, 1, f"file is larger than the {max_file_size} byte limit"))
+        else:
+            slots.append(len(todo))
+            todo.append(file)
+    with collector_paused():
+        parsed = parse(todo) if parse else parse_files(todo, tz)
     articles: list[Article] = []
     for slot in slots:
         if isinstance(slot, Problem):
@@ -162,8 +230,25 @@ def load_articles(
     return LoadResult(tuple(articles), tuple(problems))
 
 
+def read_source(file: SourceFile) -> bytes | Problem:
+    """A listed file's bytes, or the problem that stopped reading them."""
+    try:
+        with open(file.path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        return Problem(file.rel, 1, f"cannot read file: {exc.strerror}")
+
+
+def parse_files(files: Sequence[SourceFile], tz: tzinfo, jobs: int = 1) -> list[Parsed]:
+    """Read and parse each listed file: :func:`parse_articles` on those that could be read."""
+    data = [read_source(file) for file in files]
+    readable = [(file.rel, content) for file, content in zip(files, data) if isinstance(content, bytes)]
+    parsed = iter(parse_articles(readable, tz, jobs))
+    return [(None, [content]) if isinstance(content, Problem) else next(parsed) for content in data]
+
+
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic collector while parsing: it would only scan the growing heap again and again.
 
     Parsing makes some hundred objects per file (records, dicts, unpickled results) and hardly a
@@ -219,13 +304,6 @@ def parse_article(data: bytes, source: str, tz: tzinfo) -> tuple[Article | None,
     except _Invalid as exc:
         return None, [Problem(source, exc.line, exc.message)]
     return article, warnings
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _decode(data: bytes) -> str:

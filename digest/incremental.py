@@ -33,6 +33,7 @@ class RenderStats:
     rendered: int  # pages whose template ran in this build
     reused: int  # pages carried over from the previous output unrendered
     fingerprints: dict[str, bytes]  # by output path, for BuildCache.record once the output is in place
+    kept: frozenset[str]  # output paths of the pages carried over: their files and cache entries stand
 
 
 def render_pages(
@@ -71,8 +72,7 @@ def _render_pages(
             renderer.render(page)
             return b"", _UNCHANGED
         print_ = fingerprint(inputs, templates[page.template], page)
-        entry = cache.outputs.get(page.output_path)
-        if entry and entry.fingerprint == print_ and entry.matches(writer.output / page.output_path):
+        if cache.current(page.output_path, print_, writer.output):
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
 
@@ -84,12 +84,14 @@ def _render_pages(
     results = fork_map(build, indexes, jobs) if parallel else ((index, build(index)) for index in indexes)
     prints: list[bytes] = [b""] * len(pages)
     rendered = 0
+    kept = set()
     with closing(results):  # closed at once on an error, so no worker goes on writing
         for index, (prints[index], outcome) in results:
             rendered += outcome != _KEPT
             if writer and outcome == _KEPT:
+                kept.add(pages[index].output_path)
                 writer.keep(pages[index].output_path)
             elif writer:
                 writer.record(pages[index].output_path, outcome == _WRITTEN)
     fingerprints = {page.output_path: print_ for page, print_ in zip(pages, prints)}
-    return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints)
+    return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))

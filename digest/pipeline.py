@@ -14,7 +14,7 @@ from . import badges
 from .assets import load_assets
 from .config import Config, load_config
 from .cache import BuildCache
-from .content import Problem, load_articles
+from .content import Listing, Problem, list_articles, load_articles
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir
 from .incremental import default_jobs, render_pages
@@ -74,14 +74,15 @@ def build(options: BuildOptions) -> BuildResult:
         image_cache = [options.image_cache] if options.image_cache else []
         check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
     record = unchanged.record_path(options.cache_dir, options.content, options.output)
-    key = _source_key(options, config) if record and options.write else None
+    listing = list_articles(options.content)  # one walk, for the no-change check and the load stage
+    inputs = _source_key(options, config, listing) if record and options.write else None
     last = unchanged.load(record)
-    if key and last and last.key == key and last.output_intact(options.output):
+    if inputs and last and inputs.same_as(last) and last.output_intact(options.output):
         return BuildResult(problems=last.problems, pages=last.pages, config=config, unchanged=True,
                            stats=WriteStats(0, len(last.files), 0), seconds=time.perf_counter() - started)
     unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it
     cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
-    loaded = load_articles(options.content, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
+    loaded = load_articles(listing, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
                            parse=cache.parser(config.tz, options.jobs))
     config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
     site = build_site(loaded.articles, config)
@@ -107,22 +108,22 @@ def build(options: BuildOptions) -> BuildResult:
             elif pagefind:
                 writer.derive(SEARCH_BUNDLE, lambda staged: build_index(pagefind, staged))
             result.stats = writer.commit()
-            cache.record(options.output, stats.fingerprints if stats else {})
+            cache.record(options.output, stats.fingerprints if stats else {}, stats.kept if stats else ())
     except BaseException:
         if writer:
             writer.abort()
         raise
     cache.save()
-    if key and result.stats is not None and result.stale_search is None:
-        unchanged.save(record, unchanged.LastBuild.of(key, result.problems, len(pages), options.output))
+    if inputs and result.stats is not None and result.stale_search is None:
+        unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _source_key(options: BuildOptions, config: Config) -> bytes:
-    """The hash :mod:`digest.unchanged` compares: every input of this build, the worker count aside.
+def _source_key(options: BuildOptions, config: Config, listing: Listing) -> unchanged.Inputs:
+    """What :mod:`digest.unchanged` compares: every input of this build, the worker count aside.
 
     Image variants and the search binary count by name and stat, not bytes: variant names carry
     their content hash, and the binary is large and changes only with its package.
@@ -137,4 +138,4 @@ def _source_key(options: BuildOptions, config: Config) -> bytes:
         variants = sorted(os.listdir(folder)) if folder.is_dir() else []
     settings = (replace(options, jobs=0), options.content.resolve(), options.output.resolve(), config, binary, variants)
     themes = layers(options.templates, DEFAULT_TEMPLATES) + layers(options.static, DEFAULT_STATIC)
-    return unchanged.source_key(settings, options.content, themes, manifest)
+    return unchanged.snapshot(settings, listing, themes, manifest)

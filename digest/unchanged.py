@@ -2,11 +2,13 @@
 
 A rebuild on every commit (or every save) usually finds most pages unchanged, but proving it
 page by page still costs the whole model and every fingerprint. This proves it for the whole
-site at once, for the price of reading the inputs: one hash over every byte that can change
-what the build writes (the generator, the options, the config, every content, template and
-static file, the image cache's catalog, the search binary), compared with the hash the last
-successful build recorded, and the output folder compared file by file (size and mtime) with
-what that build left there. Any difference, or no record, means a real build.
+site at once, for the price of a walk over the inputs: every file that can change what the
+build writes (every content, template and static file, the image cache's manifest), compared
+by its stamp (size, mtime, ctime, inode: see :meth:`digest.content.Listing.settled`) or, when
+it changed too recently for its stamp to vouch for its bytes, by the hash of its bytes, with
+what the last successful build recorded; the generator, options and config compared by hash;
+and the output folder compared file by file (size and mtime) with what that build left there.
+Any difference, or no record, means a real build.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cache
-from .content import Problem, find_article_files
+from .content import Listing, Problem, Stamp, settled, stamp
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
+
+# Each input file by name: its stamp, and the hash of its bytes when the stamp cannot vouch for them yet.
+Signature = tuple[Stamp | None, bytes | None]  # (None, None): a file that is missing
 
 
 def _walk(folder: Path | str, prefix: str = "") -> Iterator[tuple[str, os.stat_result]]:
@@ -38,45 +43,83 @@ def _walk(folder: Path | str, prefix: str = "") -> Iterator[tuple[str, os.stat_r
             yield f"{prefix}{entry.name}", entry.stat(follow_symlinks=False)
 
 
-def source_key(settings: object, content: Path, theme_folders: Iterable[Path], extra_files: Iterable[Path]) -> bytes:
-    """A hash of everything a build reads: ``settings`` (options and config, by value), the bytes
-    of every article file, of every file in the theme folders, and of ``extra_files`` (missing ones count as absent)."""
+@dataclass(frozen=True)
+class Inputs:
+    """What a build reads, as it was when the build started."""
+
+    settings: bytes  # a hash of the generator, the options and the config
+    files: dict[str, Signature]
+    paths: dict[str, str]  # where each file is, to hash it when a recorded signature asks for its bytes
+
+    def same_as(self, recorded: LastBuild) -> bool:
+        """Whether every input is as the record says: same settings, same files, each with the same
+        stamp (recorded when it could vouch for the file's bytes) or the same bytes."""
+        if self.settings != recorded.settings or self.files.keys() != recorded.inputs.keys():
+            return False
+        for name, (then, then_hash) in recorded.inputs.items():
+            now, now_hash = self.files[name]
+            if then_hash is None:
+                if now != then:
+                    return False
+            elif (now_hash if now_hash is not None else _hash(self.paths[name])) != then_hash:
+                return False
+        return True
+
+
+def snapshot(settings: object, content: Listing, theme_folders: Iterable[Path], extra_files: Iterable[Path]) -> Inputs:
+    """The :class:`Inputs` of a build: ``settings`` (options and config, by value), every listed
+    article file, every file in the theme folders and ``extra_files`` (missing ones count as absent).
+
+    Files that changed in the last few seconds are read and hashed now, so the record holds what
+    this build read, not what a later save left.
+    """
     digest = hashlib.blake2b(cache.GENERATOR.encode(), digest_size=16)
     digest.update(pickle.dumps(settings, protocol=5))
-    paths, _ = find_article_files(content)
-    for path in paths:
-        _add_file(digest, f"content:{path}", path)
+    files: dict[str, Signature] = {}
+    paths: dict[str, str] = {}
+
+    def add(name: str, path: str, file_stamp: Stamp | None) -> None:
+        vouched = file_stamp is None or settled(file_stamp, content.listed_ns)
+        files[name] = (file_stamp, None if vouched else _hash(path))
+        paths[name] = path
+
+    for file in content.files:
+        add(f"content:{file.rel}", file.path, file.stamp)
     for folder in theme_folders:
-        for rel, _ in _walk(folder):
-            _add_file(digest, f"theme:{folder.resolve()}:{rel}", folder / rel)
+        resolved = folder.resolve()
+        for rel, stat in _walk(resolved):
+            add(f"theme:{resolved}:{rel}", f"{resolved}/{rel}", stamp(stat))
     for path in extra_files:
-        _add_file(digest, f"extra:{path}", path)
-    return digest.digest()
+        try:
+            add(f"extra:{path}", str(path), stamp(path.stat()))
+        except OSError:
+            add(f"extra:{path}", str(path), None)
+    return Inputs(digest.digest(), files, paths)
 
 
-def _add_file(digest: hashlib.blake2b, name: str, path: Path) -> None:
+def _hash(path: str) -> bytes:
+    """The hash of a file's bytes; one that cannot be read gets a value no hash has."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            return cache.content_hash(handle.read())
     except OSError:
-        data = None
-    digest.update(f"{name}\0{-1 if data is None else len(data)}\0".encode())
-    if data:
-        digest.update(data)
+        return b"unreadable"
 
 
 @dataclass(frozen=True)
 class LastBuild:
     """What a successful build read and wrote: enough to answer the next build without running it."""
 
-    key: bytes
+    settings: bytes
+    inputs: dict[str, Signature]
     problems: tuple[Problem, ...]
     pages: int
     files: dict[str, tuple[int, int]]  # output path -> (size, mtime_ns) as the build left it
 
     @classmethod
-    def of(cls, key: bytes, problems: tuple[Problem, ...], pages: int, output: Path) -> LastBuild:
+    def of(cls, inputs: Inputs, problems: tuple[Problem, ...], pages: int, output: Path) -> LastBuild:
         files = {rel: (stat.st_size, stat.st_mtime_ns) for rel, stat in _walk(output)}
-        return cls(key, problems, pages, files)
+        return cls(inputs.settings, inputs.files, problems, pages, files)
 
     def output_intact(self, output: Path) -> bool:
         """The output folder holds exactly the files this build wrote, none touched since."""
@@ -96,15 +139,17 @@ def record_path(cache_dir: Path | None, content: Path, output: Path) -> Path | N
     return None if cache_dir is None else cache.cache_file(cache_dir, "last", content, output)
 
 
+_KEY = f"last:{RECORD_FORMAT}"
+
+
 def load(path: Path | None) -> LastBuild | None:
-    if path is None:
-        return None
+    """The record, or None when there is none or it is from another version, truncated or corrupt."""
+    payload = None if path is None else cache.read_blob(path, _KEY)
     try:
-        with path.open("rb") as handle:
-            version, record = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, ImportError):
+        record = pickle.loads(payload) if payload is not None else None
+    except Exception:  # a payload that passed its checksum was written by this version: this is only a safety net
         return None
-    return record if version == (RECORD_FORMAT, cache.GENERATOR) and isinstance(record, LastBuild) else None
+    return record if isinstance(record, LastBuild) else None
 
 
 def save(path: Path | None, record: LastBuild | None) -> None:
@@ -114,8 +159,4 @@ def save(path: Path | None, record: LastBuild | None) -> None:
     if record is None:
         path.unlink(missing_ok=True)
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        pickle.dump(((RECORD_FORMAT, cache.GENERATOR), record), handle, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(temporary, path)
+    cache.write_blob(path, _KEY, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.corpus import write_corpus
 from digest import cache as cache_module
+from digest import content as content_module
 from digest.pipeline import BuildOptions, BuildResult, build
 from tests.helpers import ROOT, tree_bytes
 
@@ -200,3 +203,77 @@ def test_any_changed_input_or_output_means_a_real_build(project: Path, change: s
 def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(project: Path):
     _build(project, jobs=2)
     assert gc.get_freeze_count() == 0  # a long-running `serve` must not keep every old build alive
+
+
+def _cache_files(project: Path) -> dict[str, int]:
+    return {p.relative_to(project / ".cache").as_posix(): p.stat().st_mtime_ns
+            for p in (project / ".cache").rglob("*") if p.is_file()}
+
+
+def test_an_edit_rewrites_only_the_cache_files_it_changes(project: Path):
+    _build(project)
+    before = _cache_files(project)
+    assert sum("/articles-" in name for name in before) > cache_module.SHARDS // 2  # the parsed articles, sharded
+    _retitle(project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    _build(project)
+    after = _cache_files(project)
+    rewritten = {name.split("/")[-1].split("-")[0] for name in after if after[name] != before.get(name)}
+    # one shard of parsed articles, the page fingerprints and the no-change record
+    assert sorted(rewritten) == ["articles", "last", "pages"]
+    assert sum("/articles-" in name and after[name] != before[name] for name in after) == 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed", "emptied", "garbage"])
+def test_a_damaged_cache_is_ignored(project: Path, damage: str):
+    _build(project)
+    _retitle(project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    for path in (project / ".cache").rglob("*"):
+        if path.is_file():
+            data = bytearray(path.read_bytes())
+            if damage == "truncated":
+                data = data[: len(data) // 2]
+            elif damage == "one byte changed":
+                data[len(data) * 2 // 3] ^= 1
+            elif damage == "emptied":
+                data = bytearray()
+            else:
+                data = bytearray(b"\x80\x05garbage" * 100)
+            path.write_bytes(bytes(data))
+    result = _build(project)
+    assert (result.parsed, result.rendered, result.unchanged) == (COUNT, result.pages, False)
+    assert tree_bytes(project / "_site") == _clean_build(project)
+    assert _build(project).unchanged  # and the cache works again
+
+
+def test_a_same_size_edit_with_the_old_mtime_is_seen(project: Path):
+    """``cp -p`` or an editor that restores the modification time: the change time still moves."""
+    _build(project)
+    edited = project / "content" / "000" / "000007.md"
+    before = edited.stat()
+    text = edited.read_text(encoding="utf-8")
+    title = re.search(r'^title: "(.*)"$', text, re.M).group(1)
+    same_size = "X" * len(title)
+    edited.write_text(text.replace(title, same_size, 1), encoding="utf-8")
+    os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (edited.stat().st_size, edited.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    result = _build(project)
+    assert not result.unchanged and result.parsed == 1
+    site = tree_bytes(project / "_site")
+    assert site == _clean_build(project) and any(same_size.encode() in data for data in site.values())
+
+
+def test_files_changed_too_recently_for_their_stamp_are_compared_by_their_bytes(project: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch):
+    """On a file system whose clock did not tick between two saves, the stamp stays the same: files
+    changed in the last seconds are read, so even then an edit is seen."""
+    frozen = time.time_ns()
+    monkeypatch.setattr(content_module, "stamp", lambda stat: (stat.st_size, frozen, frozen, 0))
+    first = _build(project)
+    edited = project / "content" / "000" / "000007.md"
+    text = edited.read_text(encoding="utf-8")
+    title = re.search(r'^title: "(.*)"$', text, re.M).group(1)
+    edited.write_text(text.replace(title, "Y" * len(title), 1), encoding="utf-8")
+    result = _build(project)
+    assert not result.unchanged and result.parsed == 1 and result.rendered < first.pages
+    assert tree_bytes(project / "_site") == _clean_build(project)
+    assert _build(project).unchanged  # compared by bytes again, and found the same
