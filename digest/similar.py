@@ -39,56 +39,104 @@ class Entry:
 
 
 def similarity(a: Entry, b: Entry) -> float:
-    """How related ``b`` is to ``a`` (symmetric), by the formula in the module docstring."""
-    words = len(a.tokens & b.tokens)  # jaccard() inlined: this runs for every candidate of every article
-    topics = len(a.topics & b.topics)
+    """How related ``b`` is to ``a`` (symmetric), by the formula in the module docstring.
+
+    :meth:`SimilarityIndex.nearest` computes the same sum, term for term, in its own loop.
+    """
+    words = len(a.tokens & b.tokens)  # jaccard() inlined, as in nearest()
     return (
         TITLE_WEIGHT * (words / (len(a.tokens) + len(b.tokens) - words) if words else 0.0)
-        + TOPIC_WEIGHT * (topics / (len(a.topics) + len(b.topics) - topics) if topics else 0.0)
+        + _topic_term(a.topics, b.topics)
         + RECENCY_WEIGHT * 0.5 ** (abs(a.timestamp - b.timestamp) / RECENCY_HALF_LIFE)
     )
 
 
+def _topic_term(a: frozenset[str], b: frozenset[str]) -> float:
+    shared = len(a & b)
+    return TOPIC_WEIGHT * (shared / (len(a) + len(b) - shared) if shared else 0.0)
+
+
 class SimilarityIndex:
-    """Posting lists by title word and by topic, each sorted by (time, key); immutable once built."""
+    """Posting lists by title word and by topic, each in (time, key) order; immutable once built.
+
+    Entries are numbered once in (time, key) order, so a posting list is a list of those numbers
+    (ascending), and one bisection of the whole order places an article in every list it reads.
+    """
 
     def __init__(self, entries: Iterable[Entry], span: int = SPAN) -> None:
         self._span = span
-        lists: dict[tuple[str, str], list[tuple[float, str, Entry]]] = defaultdict(list)
-        for entry in entries:
-            for name in self._names(entry):
-                lists[name].append((entry.timestamp, entry.key, entry))
-        self._postings = {name: sorted(items, key=lambda item: item[:2]) for name, items in lists.items()}
-        self._positions = {name: [item[:2] for item in items] for name, items in self._postings.items()}
+        self._entries = sorted(entries, key=lambda entry: (entry.timestamp, entry.key))
+        self._order = [(entry.timestamp, entry.key) for entry in self._entries]
+        # Columns of what nearest() reads per candidate, by number: list indexing beats attribute access.
+        self._keys = [entry.key for entry in self._entries]
+        self._tokens = [entry.tokens for entry in self._entries]
+        self._sizes = [len(entry.tokens) for entry in self._entries]
+        self._times = [entry.timestamp for entry in self._entries]
+        # Few distinct topic sets exist (a site has a handful of topics), so the topic term of two
+        # articles is looked up by their sets' numbers rather than computed for every candidate.
+        self._topic_sets: dict[frozenset[str], int] = {}
+        self._topic_set = [self._topic_sets.setdefault(entry.topics, len(self._topic_sets)) for entry in self._entries]
+        self._topic_terms: dict[frozenset[str], list[float]] = {}
+        words: dict[str, list[int]] = defaultdict(list)
+        topics: dict[str, list[int]] = defaultdict(list)
+        for number, entry in enumerate(self._entries):  # in order, so every list comes out sorted
+            for token in entry.tokens:
+                words[token].append(number)
+            for topic in entry.topics:
+                topics[topic].append(number)
+        self._words = dict(words)
+        self._topics = dict(topics)
 
-    @staticmethod
-    def _names(entry: Entry) -> list[tuple[str, str]]:
-        return [("word", token) for token in entry.tokens] + [("topic", topic) for topic in entry.topics]
+    def _query_lists(self, entry: Entry) -> list[list[int]]:
+        """The posting lists to read for ``entry``: its rarest indexed title words (ties by word),
+        then its topics."""
+        words = sorted((len(items), token) for token in entry.tokens
+                       if (items := self._words.get(token))
+                       and (len(items) > 1 or self._keys[items[0]] != entry.key))  # only this title has it
+        lists = [self._words[token] for _, token in words[:QUERY_WORDS]]
+        return lists + [items for topic in entry.topics if (items := self._topics.get(topic))]
 
-    def _query_names(self, entry: Entry) -> list[tuple[str, str]]:
-        """The posting lists to read for ``entry``: its rarest indexed title words, then its topics."""
-        words = sorted((len(items), name) for token in entry.tokens
-                       if (items := self._postings.get(name := ("word", token)))
-                       and (len(items) > 1 or items[0][1] != entry.key))  # a word only this title has finds nothing
-        topics = [name for topic in sorted(entry.topics) if (name := ("topic", topic)) in self._postings]
-        return [name for _, name in words[:QUERY_WORDS]] + topics
-
-    def _candidates(self, entry: Entry) -> dict[str, Entry]:
-        found: dict[str, Entry] = {}
-        for name in self._query_names(entry):
-            items = self._postings[name]
-            middle = bisect.bisect_left(self._positions[name], (entry.timestamp, entry.key))
-            for _, key, other in items[max(0, middle - self._span) : middle + self._span + 1]:
-                found[key] = other
+    def _candidates(self, entry: Entry) -> set[int]:
+        """Numbers of the entries nearest in time to ``entry`` in each list it reads."""
+        found: set[int] = set()
+        span = self._span
+        place = bisect.bisect_left(self._order, (entry.timestamp, entry.key))  # entries before it in time
+        for items in self._query_lists(entry):
+            middle = bisect.bisect_left(items, place)
+            found.update(items[max(0, middle - span) : middle + span + 1])
         return found
 
+    def _topic_row(self, topics: frozenset[str]) -> list[float]:
+        """The topic term of ``topics`` against each distinct topic set, by the set's number."""
+        row = self._topic_terms.get(topics)
+        if row is None:
+            row = self._topic_terms[topics] = [_topic_term(topics, other) for other in self._topic_sets]
+        return row
+
     def nearest(self, entry: Entry, count: int, exclude: frozenset[str] = frozenset()) -> tuple[str, ...]:
-        """Keys of up to ``count`` indexed entries most similar to ``entry``, best first, never itself."""
+        """Keys of up to ``count`` indexed entries most similar to ``entry``, best first, never itself.
+
+        The score is :func:`similarity`, computed inline with the candidate's parts read from columns:
+        this loop runs for every candidate of every article.
+        """
         if count <= 0:
             return ()
-        scored = sorted([
-            (-similarity(entry, other), key)
-            for key, other in self._candidates(entry).items()
-            if key != entry.key and key not in exclude
-        ])
+        tokens, timestamp, own = entry.tokens, entry.timestamp, entry.key
+        size = len(tokens)
+        keys, all_tokens, sizes, times, topic_set = self._keys, self._tokens, self._sizes, self._times, self._topic_set
+        topic_terms = self._topic_row(entry.topics)
+        title_weight, recency_weight, half_life = TITLE_WEIGHT, RECENCY_WEIGHT, RECENCY_HALF_LIFE
+        scored = []
+        for number in self._candidates(entry):
+            key = keys[number]
+            if key == own or key in exclude:
+                continue
+            words = len(tokens & all_tokens[number])
+            score = (
+                title_weight * (words / (size + sizes[number] - words) if words else 0.0)
+                + topic_terms[topic_set[number]]
+                + recency_weight * 0.5 ** (abs(timestamp - times[number]) / half_life)
+            )
+            scored.append((-score, key))
+        scored.sort()
         return tuple(key for _, key in scored[:count])

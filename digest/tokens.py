@@ -28,8 +28,9 @@ def _stem(word: str) -> str:
 
 def title_tokens(title: str) -> frozenset[str]:
     """The set of normalised content words of a title (empty when it has none)."""
-    text = unicodedata.normalize("NFKD", title.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = title.casefold()
+    if not text.isascii():  # ASCII has nothing to decompose and no combining marks: most titles skip this
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     return frozenset(_stem(word) for word in _WORD.findall(text) if word not in STOPWORDS)
 
 

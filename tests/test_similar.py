@@ -88,3 +88,30 @@ def test_sidebar_does_not_depend_on_input_order():
     expected = build_site(tuple(articles), Config()).related
     rng.shuffle(articles)
     assert build_site(tuple(articles), Config()).related == expected
+
+
+def _reference_nearest(indexed: list[Entry], me: Entry, count: int, span: int = 3) -> tuple[str, ...]:
+    """nearest() as the module docstring describes it, by brute force."""
+    def members(test) -> list[Entry]:
+        return sorted((e for e in indexed if test(e)), key=lambda e: (e.timestamp, e.key))
+    word_lists = sorted((len(found), word, found) for word in me.tokens
+                        if (found := members(lambda e: word in e.tokens)) and [e.key for e in found] != [me.key])
+    lists = [found for _, _, found in word_lists[:4]] + [members(lambda e: topic in e.topics) for topic in me.topics]
+    candidates = {}
+    for found in lists:
+        middle = sum((e.timestamp, e.key) < (me.timestamp, me.key) for e in found)
+        candidates.update((e.key, e) for e in found[max(0, middle - span) : middle + span + 1])
+    candidates.pop(me.key, None)
+    return tuple(e.key for e in sorted(candidates.values(), key=lambda e: (-similarity(me, e), e.key)))[:count]
+
+
+def test_nearest_is_the_documented_candidate_rule_and_formula():
+    rng = random.Random(11)
+    words = "drone court chip city police vote robot school data law élan café".split()
+    entries = [entry(f"k{n:03d}", " ".join(rng.sample(words, rng.randint(1, 5))),
+                     tuple(rng.sample(["AI", "Law", "Chips", "Cloud"], rng.randint(0, 3))), days=rng.uniform(0, 30))
+               for n in range(300)]
+    indexed = entries[:250]
+    index = SimilarityIndex(indexed)
+    for me in entries[::3]:  # indexed ones and others
+        assert index.nearest(me, 5) == _reference_nearest(indexed, me, 5)
