@@ -65,7 +65,9 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period |
         return NAMED_FILES[obj]
     if isinstance(obj, (Topic, ProviderPage)):
         obj = obj.ref
-    if isinstance(obj, TopicRef):
+    if isinstance(obj, str) and obj in NAMED_PAGES:  # before the dataclasses: "home" is asked for on every page
+        base = NAMED_PAGES[obj]
+    elif isinstance(obj, TopicRef):
         base = f"/topics/{obj.slug}/"
     elif isinstance(obj, ProviderRef):
         base = f"/providers/{obj.slug}/"
@@ -73,8 +75,6 @@ def url_for(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period |
         base = _PERIOD_FOLDERS[obj.kind].format(obj.start)
     elif type(obj) is date:  # a datetime would carry its own time zone: only local days are accepted
         base = _PERIOD_FOLDERS["day"].format(obj)
-    elif isinstance(obj, str) and obj in NAMED_PAGES:
-        base = NAMED_PAGES[obj]
     else:
         raise ValueError(f"no URL for {obj!r}")
     return base if page <= 1 else f"{base}page/{page}/"
@@ -138,7 +138,13 @@ def plan_pages(site: Site) -> list[Page]:
         "nav_archive": url_for(archive.years[0]) if archive.years else None,
     }
 
+    # Every post's URL, once: sharing metadata asks for each post's again on every list that shows it.
+    post_urls = {post.article.web_url: url_for(post) for post in site.posts}
+    post_locations = {web_url: absolute_url(config.base_url, url) for web_url, url in post_urls.items()}
+
     def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
+        if type(obj) is Post:
+            return post_locations[obj.article.web_url]
         return absolute_url(config.base_url, url_for(obj, page))
 
     feeds = (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
@@ -157,7 +163,7 @@ def plan_pages(site: Site) -> list[Page]:
     ]
     for post in site.posts:
         article = post.article
-        pages.append(Page(url_for(post), "article.html", {
+        pages.append(Page(post_urls[article.web_url], "article.html", {
             **common,
             "title": article.title,
             "description": article.excerpt or article.title,

@@ -148,6 +148,27 @@ def test_a_hostile_title_cannot_leave_the_json_ld_script(site_builder, tmp_path:
 
 
 def test_json_ld_escaping_round_trips():
-    text = json_ld({"name": HOSTILE + "\u2028"})
+    text = json_ld(json.dumps({"name": HOSTILE + "\u2028"}, ensure_ascii=False))
     assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
     assert json.loads(text)["@graph"] == [{"name": HOSTILE + "\u2028"}]
+
+
+def test_json_ld_is_written_byte_for_byte_as_json_dumps_writes_it(site_builder, tmp_path: Path):
+    """meta.py writes the graphs by hand for speed: same bytes as json.dumps of the same values."""
+    content = tmp_path / "content"
+    odd = HOSTILE + ' \\ \u2028\u2029 \x7f é 日本 🚀 \t'
+    write_article(content, "evil.md", title=odd, excerpt=odd, topics=[odd, "AI"],
+                  provider={"name": odd, "domain": "evil.example"},
+                  images=[{"url": "https://images.example/a.jpg?x=<1>&y=\"2\"", "width": 640, "height": 480}])
+    write_article(content, "plain.md", title="Plain", webUrl="https://example.com/plain", topics=[],
+                  images=[{"url": "https://images.example/b.jpg"}])
+    config = tmp_path / "site.yaml"
+    config.write_text(f"base_url: {BASE}\nsearch: false\ntitle: '{HOSTILE.replace(chr(39), chr(39) * 2)}'\ndescription: '{odd.replace(chr(0x7f), '')}'\n")
+    _, output = site_builder(content, config=config)
+    scripts = [script["text"] for page in output.rglob("*.html") for script in read_page(page).scripts
+               if script.get("type") == "application/ld+json"]
+    assert len(scripts) >= 8
+    for text in scripts:
+        again = json_ld(*(json.dumps(node, ensure_ascii=False) for node in json.loads(text)["@graph"]))
+        assert text == again == json.dumps(json.loads(text), ensure_ascii=False).replace("&", "\\u0026").replace(
+            "<", "\\u003c").replace(">", "\\u003e").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
