@@ -5,10 +5,13 @@ Decided here, in Python, and only printed by ``templates/partials/meta.html``. T
 serialised here too, with ``<``, ``>`` and ``&`` escaped as ``\\u003c``, ``\\u003e``, ``\\u0026``,
 so no string from content can close the ``<script>`` element it is printed in.
 
-Every page has a graph, so it is written by hand rather than by ``json.dumps`` (a third of the
-plan's time at 10,000 articles): the keys are fixed text, every string value goes through the
-encoder ``json.dumps`` itself uses, numbers are ints, and the layout (``", "`` and ``": "``) is
-``json.dumps``'s, so the bytes are the same as it would write (tests/test_meta.py checks that).
+The plan keeps what a page's graph says (a ``*Graph`` record: the post, the URLs, the names)
+and the text is written only when the page is rendered: a page's fingerprint hashes its context
+(see incremental.py), so the record is all it needs, and a rebuild that renders a few pages
+writes a few graphs, not one per page. The text is written by hand rather than by ``json.dumps``:
+the keys are fixed text, every string value goes through the encoder ``json.dumps`` itself uses,
+numbers are ints, and the layout (``", "`` and ``": "``) is ``json.dumps``'s, so the bytes are
+the same as it would write (tests/test_meta.py checks that).
 
 This module does not import the URL scheme: the plan (pages.py) hands it a ``locate`` function
 that gives the absolute URL of a post, topic, provider or named page.
@@ -16,7 +19,6 @@ that gives the absolute URL of a post, topic, provider or named page.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +44,72 @@ class FeedLink:
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class ArticleGraph:
+    """An article page's JSON-LD: a NewsArticle that credits the provider and the original, and its breadcrumbs."""
+
+    post: Post
+    url: str  # the page's absolute URL
+    trail: tuple[tuple[str, str], ...]  # breadcrumbs: (name, absolute URL)
+    config: Config
+
+    def nodes(self) -> tuple[str, ...]:
+        article = self.post.article
+        url = self.url
+        provider = _organization(self.post.provider.name, self.post.provider.domain)
+        published = _text(_iso(article.published, self.config))
+        members = [
+            f'"@type": "NewsArticle", "@id": {_text(url + "#article")}, "mainEntityOfPage": {_text(url)}, '
+            f'"headline": {_text(article.title)}, "datePublished": {published}, "dateModified": {published}, '
+            f'"inLanguage": {_text(self.config.language)}, "author": {provider}, "publisher": {provider}, '
+            f'"isBasedOn": {_text(article.web_url)}, "url": {_text(article.web_url)}'
+        ]
+        if article.excerpt:
+            members.append(f'"description": {_text(article.excerpt)}')
+        if article.image:
+            members.append(f'"image": [{_image(article.image)}]')
+        if self.post.topics:
+            members.append(f'"articleSection": {_array(_text(topic.name) for topic in self.post.topics)}')
+        return f"{{{', '.join(members)}}}", _breadcrumbs(self.trail)
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionGraph:
+    """A list page's JSON-LD: a CollectionPage whose ItemList holds the stories it shows, and its breadcrumbs."""
+
+    url: str  # the page's absolute URL
+    name: str
+    language: str
+    first_position: int  # the rank of its first story, across pages
+    items: tuple[str, ...]  # the stories' absolute URLs
+    trail: tuple[tuple[str, str], ...]
+
+    def nodes(self) -> tuple[str, ...]:
+        url = _text(self.url)
+        items = _array(f'{{"@type": "ListItem", "position": {position:d}, "url": {_text(item)}}}'
+                       for position, item in enumerate(self.items, start=self.first_position))
+        collection = (
+            f'{{"@type": "CollectionPage", "@id": {url}, "url": {url}, "name": {_text(self.name)}, '
+            f'"inLanguage": {_text(self.language)}, "mainEntity": {{"@type": "ItemList", "itemListElement": {items}}}}}'
+        )
+        return collection, _breadcrumbs(self.trail)
+
+
+@dataclass(frozen=True, slots=True)
+class WebsiteGraph:
+    """The home page's JSON-LD: the WebSite."""
+
+    url: str
+    name: str
+    description: str
+    language: str
+
+    def nodes(self) -> tuple[str, ...]:
+        url = _text(self.url)
+        return (f'{{"@type": "WebSite", "@id": {url}, "url": {url}, "name": {_text(self.name)}, '
+                f'"description": {_text(self.description)}, "inLanguage": {_text(self.language)}}}',)
+
+
 @dataclass(frozen=True)
 class Sharing:
     og_type: str  # "website" or "article"
@@ -49,11 +117,16 @@ class Sharing:
     published: datetime | None = None
     section: str | None = None
     feeds: tuple[FeedLink, ...] = ()
-    json_ld: Markup | None = None
+    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None = None
 
     @property
     def twitter_card(self) -> str:
         return "summary_large_image" if self.image else "summary"
+
+    @property
+    def json_ld(self) -> Markup | None:
+        """The graph as JSON-LD text, written now: only pages being rendered ask."""
+        return json_ld(*self.graph.nodes()) if self.graph else None
 
 
 def json_ld(*nodes: str) -> Markup:
@@ -65,23 +138,9 @@ def json_ld(*nodes: str) -> Markup:
 
 
 def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """An article page: og:type=article and a NewsArticle that credits the provider and the original."""
+    """An article page: og:type=article, and its section, time and lead image."""
     article = post.article
     url = locate(post)
-    provider = _organization(post.provider.name, post.provider.domain)
-    published = _text(_iso(article.published, config))
-    members = [
-        f'"@type": "NewsArticle", "@id": {_text(url + "#article")}, "mainEntityOfPage": {_text(url)}, '
-        f'"headline": {_text(article.title)}, "datePublished": {published}, "dateModified": {published}, '
-        f'"inLanguage": {_text(config.language)}, "author": {provider}, "publisher": {provider}, '
-        f'"isBasedOn": {_text(article.web_url)}, "url": {_text(article.web_url)}'
-    ]
-    if article.excerpt:
-        members.append(f'"description": {_text(article.excerpt)}')
-    if article.image:
-        members.append(f'"image": [{_image(article.image)}]')
-    if post.topics:
-        members.append(f'"articleSection": {_array(_text(topic.name) for topic in post.topics)}')
     trail = [(config.title, locate("home"))]
     if post.topics:
         trail.append((post.topics[0].name, locate(post.topics[0])))
@@ -92,35 +151,23 @@ def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[Fee
         published=article.published,
         section=post.topics[0].name if post.topics else None,
         feeds=feeds,
-        json_ld=json_ld(f"{{{', '.join(members)}}}", _breadcrumbs(trail)),
+        graph=ArticleGraph(post, url, tuple(trail), config),
     )
 
 
 def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: Sequence[Post], first_position: int, page: int,
                        config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """A topic, provider or day page: a CollectionPage whose ItemList holds the stories it shows,
-    numbered across pages (``first_position`` is the rank of its first story)."""
-    url = _text(locate(owner, page))
-    items = _array(f'{{"@type": "ListItem", "position": {first_position + i:d}, "url": {_text(locate(post))}}}'
-                   for i, post in enumerate(posts))
-    collection = (
-        f'{{"@type": "CollectionPage", "@id": {url}, "url": {url}, "name": {_text(name)}, '
-        f'"inLanguage": {_text(config.language)}, "mainEntity": {{"@type": "ItemList", "itemListElement": {items}}}}}'
-    )
-    trail = [(config.title, locate("home")), (name, locate(owner))]
-    return Sharing(
-        og_type="website",
-        image=_first_image(posts),
-        feeds=feeds,
-        json_ld=json_ld(collection, _breadcrumbs(trail)),
-    )
+    """A topic, provider or day page: the stories it shows, numbered across pages (``first_position``
+    is the rank of its first story)."""
+    trail = ((config.title, locate("home")), (name, locate(owner)))
+    graph = CollectionGraph(locate(owner, page), name, config.language, first_position,
+                            tuple(locate(post) for post in posts), trail)
+    return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, graph=graph)
 
 
 def home_sharing(posts: Sequence[Post], config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    url = _text(locate("home"))
-    website = (f'{{"@type": "WebSite", "@id": {url}, "url": {url}, "name": {_text(config.title)}, '
-               f'"description": {_text(config.description)}, "inLanguage": {_text(config.language)}}}')
-    return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, json_ld=json_ld(website))
+    graph = WebsiteGraph(locate("home"), config.title, config.description, config.language)
+    return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, graph=graph)
 
 
 def _breadcrumbs(trail: Sequence[tuple[str, str]]) -> str:
@@ -129,7 +176,6 @@ def _breadcrumbs(trail: Sequence[tuple[str, str]]) -> str:
     return f'{{"@type": "BreadcrumbList", "itemListElement": {items}}}'
 
 
-@functools.lru_cache(maxsize=4096)  # one node per provider, shared by all its articles
 def _organization(name: str, domain: str) -> str:
     return f'{{"@type": "Organization", "name": {_text(name)}, "url": {_text(f"https://{domain}/")}}}'
 
