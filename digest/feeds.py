@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from .config import Config
+from .content import collector_paused
 from .pages import Page, absolute_url, topic_feed_url, url_for
 from .site import Post, Site
 
@@ -32,6 +33,7 @@ EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)  # "updated" of a feed with no 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+@collector_paused()  # like build_site: the element trees are large and free of cycles
 def feed_files(site: Site, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
     """Every feed and crawler file of the site as (output path, bytes), in a fixed order."""
     config = site.config

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
+from .content import collector_paused
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
 
@@ -122,6 +123,7 @@ def _paginate(owner: Topic | ProviderPage | Period, items: Sequence[Item], size:
     return pages
 
 
+@collector_paused()  # like build_site: every object made here lives on
 def plan_pages(site: Site) -> list[Page]:
     """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404).
 
