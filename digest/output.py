@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +54,7 @@ class SiteWriter:
         self.written = 0
         self.unchanged = 0
         self.paths: set[str] = set()
+        self._changed: set[str] = set()  # files this build wrote into staging
         self._pending: list[str] = []  # unchanged files not yet linked into staging
         self._staged = False
         self._dirs: set[str] = set()  # staging folders known to exist
@@ -89,7 +90,13 @@ class SiteWriter:
             return
         self._start_staging()
         self.paths.add(rel_path)
+        self._changed.add(rel_path)
         self.written += 1
+
+    def source(self, rel_path: str) -> Path:
+        """Where the new bytes of a recorded file are: the staged file if this build wrote it, else
+        the output's own file (the search index reads its pages from here, before the swap)."""
+        return (self.staging if rel_path in self._changed else self.output) / rel_path
 
     def keep(self, rel_path: str) -> None:
         """Carry over a file of the current output that is known to be up to date, without reading it."""
@@ -114,26 +121,9 @@ class SiteWriter:
             pass
         self._start_staging()
         self.paths.add(rel_path)
+        self._changed.add(rel_path)
         shutil.copyfile(source, self._target(rel_path))
         self.written += 1
-
-    def derive(self, folder: str, tool: Callable[[Path], None]) -> None:
-        """Let ``tool`` write ``folder`` from the staged site (the search index), after every
-        other file was added. When no other file changed, the previous build's folder is still
-        right and is kept untouched; otherwise the tool runs on the staging folder and, as with
-        :meth:`add`, its unchanged files become links to the previous build's copies."""
-        old = _files(self.output / folder)
-        others_unchanged = not self._staged and _files(self.output) - {f"{folder}/{rel}" for rel in old} <= self.paths
-        if old and others_unchanged:
-            self.keep_folder(folder)
-            return
-        self._start_staging()
-        tool(self.staging)
-        for path in sorted((self.staging / folder).rglob("*")):
-            if path.is_file():
-                data = path.read_bytes()
-                path.unlink()
-                self.add(path.relative_to(self.staging).as_posix(), data)
 
     def keep_folder(self, folder: str) -> bool:
         """Carry over every file of ``folder`` in the current output as it is; False when there is none."""

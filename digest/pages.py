@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
 from .content import collector_paused
+from .search import plan_shards
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
 
@@ -40,7 +41,6 @@ NAMED_FILES = {
     "news_sitemap": "/news-sitemap.xml",
     "robots": "/robots.txt",
 }
-SEARCH_BUNDLE = "pagefind"  # the folder Pagefind writes its index and UI into
 # Index pages with fixed names.
 NAMED_PAGES = {
     "home": "/",
@@ -223,7 +223,8 @@ def plan_pages(site: Site) -> list[Page]:
             **common,
             "title": "Search",
             "description": f"Search the stories of {config.title}.",
-            "search_bundle": f"{config.base_path}{SEARCH_BUNDLE}/",
+            "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in
+                                    plan_shards([page for page in pages if page.context.get("searchable")])),
             "current_topic": None,
             "sharing": Sharing("website", feeds=feeds),
         }, updated=site.posts[0].published if site.posts else None))

@@ -21,7 +21,7 @@ from .incremental import default_jobs, render_pages
 from .pages import plan_pages
 from .pictures import load_catalog
 from .render import Renderer
-from .search import SEARCH_BUNDLE, build_index, find_pagefind, resolve
+from .search import SEARCH_BUNDLE, SearchUpdate, deferred_update, find_pagefind, plan_shards, resolve, update_index
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from . import unchanged
@@ -53,7 +53,7 @@ class BuildResult:
     stats: WriteStats | None = None
     seconds: float = 0.0
     unchanged: bool = False  # no input changed since the last build, whose output is intact: nothing ran
-    stale_search: Path | None = None  # with defer_search: the Pagefind binary to refresh the kept index with
+    stale_search: SearchUpdate | None = None  # with defer_search: the shards of the kept index to refresh
     config: Config = field(default_factory=Config)
 
     @property
@@ -103,10 +103,12 @@ def build(options: BuildOptions) -> BuildResult:
         if writer:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
-            if pagefind and options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
-                result.stale_search = pagefind
-            elif pagefind:
-                writer.derive(SEARCH_BUNDLE, lambda staged: build_index(pagefind, staged))
+            if pagefind:
+                shards = plan_shards([page for page in pages if page.context.get("searchable")])
+                if options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
+                    result.stale_search = deferred_update(pagefind, writer, shards)
+                else:
+                    update_index(pagefind, writer, shards, options.jobs)
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {}, stats.kept if stats else ())
     except BaseException:

@@ -20,6 +20,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import webbrowser
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from livereload.handlers import LiveReloadHandler, StaticFileHandler
 
 from .cli import attempt
 from .pipeline import BuildOptions
-from .search import SEARCH_BUNDLE, index_command
+from .search import SEARCH_BUNDLE, SearchError, SearchUpdate, Shard, index_shard
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from .watching import EventWatcher
 
@@ -52,51 +53,114 @@ class ServeOptions:
 
 
 class SearchRefresh:
-    """Brings the preview's search index up to date behind the reload, in a child process the loop polls.
+    """Brings the preview's search index up to date behind the reload, one stale shard at a time,
+    on a thread the loop polls.
 
-    Pagefind takes seconds on a large site (most of a one-article rebuild at 10,000 articles), so
-    the preview shows an edit first and then re-indexes, swapping the new index in whole. A new
-    save stops a refresh still running, so the index never mixes two builds.
+    A save keeps the previous index (``defer_search``) and names the shards its changes made stale
+    (:class:`SearchUpdate`); each is re-indexed from the preview's pages and swapped in whole, so the
+    preview shows an edit first and its search catches up a fraction of a second later. A new save
+    stops a refresh still running and adds its shards to those left; the names still to do are kept
+    in a file, so a preview stopped before they were done re-indexes them when it starts again.
     """
 
     def __init__(self, output: Path, work: Path) -> None:
         self.output, self.work = output, work
+        self.todo = work.with_name(f"{work.name}.todo")
+        self.pending: set[str] = set()
+        self.thread: threading.Thread | None = None
+        self.cancelled = threading.Event()
         self.process: subprocess.Popen[bytes] | None = None
+        self.failure: str | None = None
         self.started = 0.0
 
-    def start(self, binary: Path) -> None:
+    def forget_unfinished(self) -> None:
+        """Drop the shards a previous preview left stale, so the next full build indexes them again."""
+        try:
+            names = self.todo.read_text(encoding="utf-8").split()
+        except OSError:
+            return
+        for name in names:
+            shutil.rmtree(self.output / SEARCH_BUNDLE / name, ignore_errors=True)
+        self.todo.unlink()
+
+    def start(self, update: SearchUpdate) -> None:
         self.stop()
-        shutil.rmtree(self.work, ignore_errors=True)
+        self.queue(update)
+        self.cancelled, self.failure = threading.Event(), None
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(index_command(binary, self.output, self.work),
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.thread = threading.Thread(target=self._refresh, args=(update, self.cancelled), daemon=True)
+        self.thread.start()
         IOLoop.current().call_later(POLL_SECONDS, self._poll)
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+    def queue(self, update: SearchUpdate) -> None:
+        """Add the shards ``update`` made stale to those still to do, less any this build no longer has."""
+        self.pending = (self.pending | update.stale) & {shard.name for shard in update.shards}
+        self._save_todo()
 
-    def _poll(self) -> None:
+    def stop(self) -> None:
+        self.cancelled.set()
         process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            IOLoop.current().call_later(POLL_SECONDS, self._poll)
-            return
-        self.process = None
-        ms = (time.perf_counter() - self.started) * 1000
-        if process.returncode != 0:
-            print(f"search index: pagefind failed (exit status {process.returncode}); search shows an earlier build", flush=True)
-            return
-        live, old = self.output / SEARCH_BUNDLE, self.work.with_name(f"{self.work.name}.old")
+        if process is not None and process.poll() is None:
+            process.kill()
+        if self.thread is not None:
+            self.thread.join()
+        self.thread = None
+
+    def _refresh(self, update: SearchUpdate, cancelled: threading.Event) -> None:
+        """Index the pending shards from the preview's pages and swap each in; then drop the
+        folders of shards this build no longer has."""
+        try:
+            for shard in update.shards:
+                if shard.name not in self.pending:
+                    continue
+                files = index_shard(update.binary, shard, lambda path: self.output / path, self._started)
+                if cancelled.is_set():
+                    return
+                self._swap_in(shard, files)
+                self.pending.discard(shard.name)
+                self._save_todo()
+            names = {shard.name for shard in update.shards}
+            for folder in (self.output / SEARCH_BUNDLE).iterdir():
+                if folder.name not in names:
+                    shutil.rmtree(folder, ignore_errors=True)
+        except (SearchError, OSError) as exc:
+            if not cancelled.is_set():
+                self.failure = str(exc)
+
+    def _started(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+
+    def _swap_in(self, shard: Shard, files: list[tuple[str, bytes]]) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        for rel, data in files:
+            (self.work / rel).parent.mkdir(parents=True, exist_ok=True)
+            (self.work / rel).write_bytes(data)
+        live, old = self.output / shard.folder, self.work.with_name(f"{self.work.name}.old")
         shutil.rmtree(old, ignore_errors=True)
         if live.exists():
             os.rename(live, old)
+        live.parent.mkdir(parents=True, exist_ok=True)
         os.rename(self.work, live)
         shutil.rmtree(old, ignore_errors=True)
-        print(f"search index refreshed ({ms:.0f} ms)", flush=True)
+
+    def _save_todo(self) -> None:
+        if self.pending:
+            self.todo.write_text("\n".join(sorted(self.pending)), encoding="utf-8")
+        else:
+            self.todo.unlink(missing_ok=True)
+
+    def _poll(self) -> None:
+        thread = self.thread
+        if thread is None:
+            return
+        if thread.is_alive():
+            IOLoop.current().call_later(POLL_SECONDS, self._poll)
+            return
+        self.thread = None
+        if self.failure:
+            print(f"{self.failure}; search shows an earlier build", flush=True)
+        elif not self.cancelled.is_set():
+            print(f"search index refreshed ({(time.perf_counter() - self.started) * 1000:.0f} ms)", flush=True)
 
 
 class Preview:
@@ -224,6 +288,7 @@ def serve(options: ServeOptions) -> int:
     build_options = replace(options.build, output=options.build.cache_dir / "preview" if options.build.cache_dir
                             else Path(".cache/preview"), base_url=url, write=True)
     preview = Preview(build_options, SearchRefresh(build_options.output, build_options.output.with_name("preview-search")))
+    preview.search.forget_unfinished()
     print(preview.rebuild("initial build"), flush=True)
     # From now on a save with a broken article keeps the last good pages instead of dropping that page,
     # and the search index catches up after the reload instead of holding it up.

@@ -49,7 +49,7 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def search_fragments(site: Path) -> list[dict]:
-    """Pagefind's stored pages in a built site (gzip, after a 12-byte ``pagefind_dcd`` signature)."""
+def search_fragments(site: Path, shard: str = "*") -> list[dict]:
+    """Pagefind's stored pages in a built site, from every shard or one (gzip, after a 12-byte ``pagefind_dcd`` signature)."""
     return [json.loads(gzip.decompress(p.read_bytes())[len(b"pagefind_dcd"):])
-            for p in sorted((site / "pagefind" / "fragment").glob("*.pf_fragment"))]
+            for p in sorted((site / "pagefind").glob(f"{shard}/fragment/*.pf_fragment"))]

@@ -16,8 +16,14 @@
 
   function load() {
     if (!engine) {
-      engine = import(root.dataset.bundle + "pagefind.js").then(function (pagefind) {
-        return pagefind.options({ baseUrl: root.dataset.baseUrl }).then(function () { return pagefind; });
+      // The index is split into shards (digest/search.py): the first one's script is the engine, and
+      // the others are merged into it; results come back ranked together by Pagefind's score.
+      var bundles = root.dataset.bundles.split(" ");
+      var options = { baseUrl: root.dataset.baseUrl };
+      engine = import(bundles[0] + "pagefind.js").then(function (pagefind) {
+        return pagefind.options(options).then(function () {
+          return Promise.all(bundles.slice(1).map(function (bundle) { return pagefind.mergeIndex(bundle, options); }));
+        }).then(function () { return pagefind; });
       });
     }
     return engine;

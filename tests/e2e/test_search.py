@@ -11,13 +11,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from digest import search
+from digest.pipeline import BuildOptions, build
 from tests.e2e.test_cli import make_project
 from tests.helpers import SECURED, run_build, search_fragments, tree_bytes, write_article
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DRAFT_WORD = "Zanzibarquux"  # appears only in a draft's title
+ANIMALS = ("Aardvark", "Badger", "Capybara", "Dormouse", "Echidna", "Ferret", "Gibbon", "Hedgehog",
+           "Ibex", "Jackal", "Kinkajou", "Lemming")  # one a title: a word only that story has
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +54,20 @@ def serving(root: Path) -> Iterator[str]:
         server.server_close()
 
 
+@contextmanager
+def search_browser(root: Path) -> Iterator[tuple[str, Browser, Page, list[str]]]:
+    """``root`` served, headless Chromium, and a page that records Content-Security-Policy violations."""
+    with serving(root) as origin, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            blocked: list[str] = []
+            page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
+            yield origin, browser, page, blocked
+        finally:
+            browser.close()
+
+
 def test_index_holds_published_articles_only(searchable: Path):
     site = searchable / "digest"
     pages = search_fragments(site)
@@ -64,37 +82,61 @@ def test_index_holds_published_articles_only(searchable: Path):
 
 
 def test_typing_a_title_word_lists_the_article_and_the_header_box_works_without_js(searchable: Path):
-    with serving(searchable) as origin, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            blocked: list[str] = []
-            page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
-            page.goto(f"{origin}/digest/search/")
-            page.fill(".search__input", "Blasio")
-            link = page.wait_for_selector(".search__link", timeout=15000)
-            assert link.inner_text().startswith("De Blasio calls for")
-            assert link.get_attribute("href") == (
-                "/digest/2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/")
-            assert "mark" in page.inner_html(".search__excerpt")  # the hit is highlighted
-            page.fill(".search__input", DRAFT_WORD)
-            page.wait_for_selector(f"text=No stories found for “{DRAFT_WORD}”", timeout=15000)
-            # The header box hands its words to the search page.
-            page.goto(f"{origin}/digest/")
-            page.fill("#site-search-q", "NYPD")
-            page.press("#site-search-q", "Enter")
-            page.wait_for_url("**/digest/search/?q=NYPD")
-            assert page.wait_for_selector(".search__link", timeout=15000).inner_text().startswith("De Blasio calls for")
-            assert blocked == []
-            # With JavaScript off, the header box still takes the reader to the search page.
-            no_js = browser.new_context(java_script_enabled=False).new_page()
-            no_js.goto(f"{origin}/digest/")
-            no_js.fill("#site-search-q", "facial")
-            no_js.press("#site-search-q", "Enter")
-            no_js.wait_for_url("**/digest/search/?q=facial")
-            assert "Search needs JavaScript" in no_js.inner_text("main")
-        finally:
-            browser.close()
+    with search_browser(searchable) as (origin, browser, page, blocked):
+        page.goto(f"{origin}/digest/search/")
+        page.fill(".search__input", "Blasio")
+        link = page.wait_for_selector(".search__link", timeout=15000)
+        assert link.inner_text().startswith("De Blasio calls for")
+        assert link.get_attribute("href") == (
+            "/digest/2020/08/17/de-blasio-calls-for-clear-standards-for-facial-recognition-tech-for-nypd/")
+        assert "mark" in page.inner_html(".search__excerpt")  # the hit is highlighted
+        page.fill(".search__input", DRAFT_WORD)
+        page.wait_for_selector(f"text=No stories found for “{DRAFT_WORD}”", timeout=15000)
+        # The header box hands its words to the search page.
+        page.goto(f"{origin}/digest/")
+        page.fill("#site-search-q", "NYPD")
+        page.press("#site-search-q", "Enter")
+        page.wait_for_url("**/digest/search/?q=NYPD")
+        assert page.wait_for_selector(".search__link", timeout=15000).inner_text().startswith("De Blasio calls for")
+        assert blocked == []
+        # With JavaScript off, the header box still takes the reader to the search page.
+        no_js = browser.new_context(java_script_enabled=False).new_page()
+        no_js.goto(f"{origin}/digest/")
+        no_js.fill("#site-search-q", "facial")
+        no_js.press("#site-search-q", "Enter")
+        no_js.wait_for_url("**/digest/search/?q=facial")
+        assert "Search needs JavaScript" in no_js.inner_text("main")
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Twelve stories whose index is split into four shards (about three articles a shard)."""
+    project = tmp_path_factory.mktemp("sharded")
+    for number, animal in enumerate(ANIMALS):
+        write_article(project / "content", f"{animal}.md", title=f"{animal} sanctuary opens on the harbour",
+                      webUrl=f"https://example.com/{animal}", publishedDateTime=f"2024-05-{number + 1:02d}T10:00:00Z")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_ARTICLES", 3)
+        build(BuildOptions(content=project / "content", output=project / "site"))
+    return project / "site"
+
+
+def test_the_search_page_merges_every_shard_and_finds_a_story_outside_the_first(sharded: Path):
+    shards = sorted((sharded / "pagefind").iterdir())
+    assert [shard.name for shard in shards] == ["4-00", "4-02", "4-03"]  # no story hashes to 4-01: left out
+    assert 'data-bundles="/pagefind/4-00/ /pagefind/4-02/ /pagefind/4-03/"' in (sharded / "search" / "index.html").read_text()
+    title = search_fragments(sharded, shards[-1].name)[0]["meta"]["title"]  # a story the first shard, the one the page loads first, does not have
+    with search_browser(sharded) as (origin, _, page, problems):
+        page.on("response", lambda r: "/pagefind/" in r.url and r.status != 200 and problems.append(r.url))
+        page.goto(f"{origin}/search/")
+        page.fill(".search__input", title.split()[0])
+        link = page.wait_for_selector(".search__link", timeout=15000)
+        assert link.inner_text() == title and page.locator(".search__link").count() == 1
+        page.fill(".search__input", "harbour")  # in every story: results from every shard, ranked together
+        page.wait_for_selector("text=12 stories for “harbour”", timeout=15000)
+        assert {item.inner_text() for item in page.locator(".search__link").all()} == {
+            f"{animal} sanctuary opens on the harbour" for animal in ANIMALS}
+        assert problems == []
 
 
 def test_second_build_rewrites_no_index_file_and_a_new_article_is_indexed(tmp_path: Path):

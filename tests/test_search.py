@@ -1,0 +1,216 @@
+"""The sharded search index: which shard an article is in, when a shard is re-indexed, and that an
+incremental build writes the same index as a clean one."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpus import write_corpus
+from digest import search
+from digest.pages import Page
+from digest.pipeline import BuildOptions, BuildResult, build
+from tests.helpers import search_fragments, tree_bytes
+
+COUNT = 40
+SHARD_ARTICLES = 10  # so COUNT articles make 4 shards
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(search, "SHARD_ARTICLES", SHARD_ARTICLES)
+    write_corpus(tmp_path / "content", COUNT)
+    return tmp_path
+
+
+def _build(project: Path, output: str = "_site", cache: str | None = ".cache") -> BuildResult:
+    return build(BuildOptions(content=project / "content", output=project / output,
+                              cache_dir=project / cache if cache else None, jobs=1))
+
+
+def _clean_build(project: Path) -> dict[str, bytes]:
+    shutil.rmtree(project / "clean", ignore_errors=True)
+    _build(project, output="clean", cache=None)
+    return tree_bytes(project / "clean")
+
+
+def _shard_inodes(site: Path) -> dict[str, set[int]]:
+    """The inode of every file of each shard: a shard kept as it was keeps its files."""
+    return {folder.name: {p.stat().st_ino for p in folder.rglob("*") if p.is_file()}
+            for folder in (site / "pagefind").iterdir()}
+
+
+def _article_page(site: Path, source: Path) -> str:
+    title = re.search(r'^title: "(.*)"$', source.read_text(encoding="utf-8"), re.M).group(1)
+    [page] = [p.relative_to(site).as_posix() for p in site.glob("*/*/*/*/index.html")
+              if f"<title>{title}".encode() in p.read_bytes()]
+    return page
+
+
+def _membership(site: Path) -> dict[str, str]:
+    """The shard each article page of ``site`` belongs to, by its output path."""
+    pages = [Page("/" + p.parent.relative_to(site).as_posix() + "/", "article.html", {}) for p in site.glob("*/*/*/*/index.html")]
+    return {page: shard.name for shard in search.plan_shards(pages) for page in shard.pages}
+
+
+def _reword(path: Path, field: str, text: str) -> None:
+    source = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(rf'^{field}: ".*"$', f'{field}: "{text}"', source, count=1, flags=re.M), encoding="utf-8")
+
+
+def test_shard_count_doubles_in_coarse_steps_up_to_a_limit():
+    counts = [search.shard_count(n) for n in (0, 1, 1000, 1001, 2000, 2001, 10_000, 100_000, 10_000_000)]
+    assert counts == [1, 1, 1, 2, 2, 4, 16, 64, 64]
+
+
+def test_an_article_keeps_its_shard_when_others_come_and_go():
+    pages = [Page(f"/2024/05/01/story-{n}/", "article.html", {}) for n in range(3000)]
+    before = {page: shard.name for shard in search.plan_shards(pages) for page in shard.pages}
+    after = {page: shard.name for shard in search.plan_shards(pages[:2500]) for page in shard.pages}
+    assert len(set(before.values())) == 4 and all(after[page] == before[page] for page in after)
+    shards = search.plan_shards(pages)
+    assert [shard.primary for shard in shards] == [True, False, False, False]
+    assert all(list(shard.pages) == sorted(shard.pages) for shard in shards)
+    assert sum(len(shard.pages) for shard in shards) == 3000
+    assert all(500 < len(shard.pages) < 1000 for shard in shards)  # about even
+
+
+def test_the_related_sidebar_is_not_part_of_what_is_indexed():
+    page = (b'<html lang="en"><article data-pagefind-body><h1>Own story</h1></article>'
+            b'<aside class="related" aria-labelledby="h"><a>Neighbour, %s</a></aside><footer></footer></html>')
+    assert search.indexed_part(page % b"old title") == search.indexed_part(page % b"new title")
+    assert search.indexed_part(page.replace(b"Own story", b"Own story, edited") % b"x") != search.indexed_part(page % b"x")
+    assert search.indexed_part(b"<html><article><h1>A draft</h1></article></html>") is None
+    themed = b"<html><main data-pagefind-body><h1>No sidebar here</h1></main></html>"
+    assert search.indexed_part(themed) == themed  # a theme without the sidebar: all of it counts
+
+
+def test_the_index_is_split_into_shards_and_only_the_first_holds_the_engine(project: Path):
+    _build(project)
+    site = project / "_site"
+    shards = sorted(p.name for p in (site / "pagefind").iterdir())
+    assert shards == ["4-00", "4-01", "4-02", "4-03"]
+    assert [name for name in shards if (site / "pagefind" / name / "pagefind.js").is_file()] == ["4-00"]
+    assert not list((site / "pagefind").glob("*/pagefind-ui.*"))  # the ready-made UIs are not published
+    entries = [json.loads((site / "pagefind" / name / "pagefind-entry.json").read_bytes()) for name in shards]
+    assert sum(entry["languages"]["en"]["page_count"] for entry in entries) == COUNT
+    assert len({f["url"] for f in search_fragments(site)}) == COUNT
+    search_page = (site / "search" / "index.html").read_text(encoding="utf-8")
+    assert 'data-bundles="/pagefind/4-00/ /pagefind/4-01/ /pagefind/4-02/ /pagefind/4-03/"' in search_page
+
+
+def test_editing_one_article_reindexes_its_shard_alone_and_matches_a_clean_build(project: Path):
+    _build(project)
+    site = project / "_site"
+    edited = project / "content" / "000" / "000017.md"
+    page = _article_page(site, edited)
+    before = _shard_inodes(site)
+    _reword(edited, "excerpt", "Lighthouse keepers vote to stay (synthetic).")
+    _build(project)
+    after = _shard_inodes(site)
+    assert [name for name in before if after[name] != before[name]] == [_membership(site)[page]]
+    [fragment] = [f for f in search_fragments(site, _membership(site)[page]) if f["url"] == "/" + page.removesuffix("index.html")]
+    assert "Lighthouse keepers" in fragment["content"]
+    assert tree_bytes(site) == _clean_build(project)
+
+
+def test_deleting_drafting_and_adding_articles_keep_the_index_equal_to_a_clean_build(project: Path):
+    _build(project)
+    site = project / "_site"
+    content = project / "content" / "000"
+    (content / "000003.md").unlink()
+    _build(project)
+    assert len(search_fragments(site)) == COUNT - 1 and tree_bytes(site) == _clean_build(project)
+    drafted = content / "000005.md"
+    drafted.write_text(drafted.read_text(encoding="utf-8").replace("published: true", "published: false"), encoding="utf-8")
+    _build(project)
+    assert len(search_fragments(site)) == COUNT - 2 and tree_bytes(site) == _clean_build(project)
+    write_corpus(project / "more", 12, seed=7)  # 50 articles: 8 shards, every article indexed again
+    for index, path in enumerate(sorted((project / "more").rglob("*.md"))):
+        shutil.move(path, content / f"more-{index}.md")
+    _build(project)
+    assert sorted(p.name for p in (site / "pagefind").iterdir()) == [f"8-{n:02d}" for n in range(8)]
+    assert tree_bytes(site) == _clean_build(project)
+
+
+def test_a_new_title_in_neighbours_sidebars_does_not_make_their_shards_stale(project: Path):
+    """A retitled article moves to a new URL (its old and new shards are indexed again) and shows its
+    new title in the related sidebars of other articles: their pages change, their shards do not."""
+    _build(project)
+    site = project / "_site"
+    edited = project / "content" / "000" / "000011.md"
+    old_page = _article_page(site, edited)
+    before, inodes = tree_bytes(site), _shard_inodes(site)
+    _reword(edited, "title", "Lighthouse keepers vote to stay (synthetic)")
+    _build(project)
+    after, membership = tree_bytes(site), _membership(site)
+    new_page = _article_page(site, edited)
+    moved = {search.shard_name("/" + page.removesuffix("index.html"), 4) for page in (old_page, new_page)}
+    neighbours = {membership[p] for p in after if p in membership and p != new_page and before.get(p) != after[p]}
+    assert neighbours - moved  # sidebars changed in shards the article is not in...
+    current = _shard_inodes(site)
+    assert {name for name in inodes if current.get(name) != inodes[name]} <= moved  # ...and those were kept
+    assert tree_bytes(site) == _clean_build(project)
+
+
+def test_a_new_pagefind_version_reindexes_every_shard(project: Path):
+    _build(project)
+    site = project / "_site"
+    pages = [Page("/" + p.parent.relative_to(site).as_posix() + "/", "article.html", {})
+             for p in site.glob("*/*/*/*/index.html")]
+    shards = search.plan_shards(pages)
+    version = json.loads((site / "pagefind" / "4-00" / "pagefind-entry.json").read_bytes())["version"]
+    assert search.stale_shards(shards, site, lambda path: site / path, version) == frozenset()
+    assert search.stale_shards(shards, site, lambda path: site / path, "0.0.1") == {s.name for s in shards}
+    shutil.rmtree(site / "pagefind" / "4-02")
+    assert search.stale_shards(shards, site, lambda path: site / path, version) == {"4-02"}
+
+
+def test_a_pagefind_that_stops_early_is_an_error(tmp_path: Path):
+    page = tmp_path / "a" / "index.html"
+    page.parent.mkdir()
+    page.write_text("<html><article data-pagefind-body><h1>A</h1></article></html>", encoding="utf-8")
+    shard = search.Shard("1-00", ("a/index.html",), primary=True)
+    with pytest.raises(search.SearchError, match="pagefind stopped before it finished"):
+        search.index_shard(Path(shutil.which("cat")), shard, lambda path: tmp_path / path)
+
+
+def test_the_preview_defers_the_stale_shard_and_its_refresh_catches_up_to_a_clean_build(project: Path):
+    from digest.serve import SearchRefresh
+
+    _build(project)
+    site = project / "_site"
+    edited = project / "content" / "000" / "000017.md"
+    page = _article_page(site, edited)
+    index_before = {p: d for p, d in tree_bytes(site).items() if p.startswith("pagefind/")}
+    _reword(edited, "excerpt", "Lighthouse keepers vote to stay (synthetic).")
+    result = build(BuildOptions(content=project / "content", output=site, cache_dir=project / ".cache", jobs=1,
+                                defer_search=True))
+    assert result.stale_search is not None and result.stale_search.stale == {_membership(site)[page]}
+    assert {p: d for p, d in tree_bytes(site).items() if p.startswith("pagefind/")} == index_before  # kept for now
+    refresh = SearchRefresh(site, project / "preview-search")
+    refresh.pending = {"4-99"}  # a shard an earlier save left stale, gone from this build: dropped
+    refresh.queue(result.stale_search)
+    assert refresh.pending == result.stale_search.stale and refresh.todo.read_text() == min(refresh.pending)
+    refresh._refresh(result.stale_search, threading.Event())
+    assert refresh.pending == set() and refresh.failure is None
+    assert tree_bytes(site) == _clean_build(project)
+
+
+def test_a_preview_stopped_mid_refresh_reindexes_what_it_left_when_it_starts_again(project: Path):
+    from digest.serve import SearchRefresh
+
+    _build(project)
+    site = project / "_site"
+    refresh = SearchRefresh(site, project / "preview-search")
+    refresh.pending = {"4-01"}
+    refresh._save_todo()  # what a preview stopped before refreshing shard 4-01 leaves behind
+    SearchRefresh(site, project / "preview-search").forget_unfinished()
+    assert not (site / "pagefind" / "4-01").exists() and not refresh.todo.exists()
+    _build(project, cache=None)  # the preview's first build: a full one
+    assert tree_bytes(site) == _clean_build(project)
