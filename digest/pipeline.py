@@ -16,7 +16,7 @@ from .config import Config, load_config
 from .cache import BuildCache
 from .content import Listing, Problem, list_articles, load_articles
 from .feeds import feed_files
-from .output import SiteWriter, WriteStats, check_output_dir
+from .output import SiteWriter, WriteStats, check_output_dir, recover
 from .incremental import default_jobs, render_pages
 from .pages import plan_pages
 from .pictures import load_catalog
@@ -73,11 +73,13 @@ def build(options: BuildOptions) -> BuildResult:
         theme_folders = layers(options.templates, DEFAULT_TEMPLATES) + static_folders
         image_cache = [options.image_cache] if options.image_cache else []
         check_output_dir(options.output, [options.content, *theme_folders, *image_cache])
+        recover(options.output)  # a build killed while committing: finish it first, even if this one writes nothing
     record = unchanged.record_path(options.cache_dir, options.content, options.output)
     listing = list_articles(options.content)  # one walk, for the no-change check and the load stage
     inputs = _source_key(options, config, listing) if record and options.write else None
     last = unchanged.load(record)
-    if inputs and last and inputs.same_as(last) and last.output_intact(options.output):
+    same_inputs = bool(inputs and last and inputs.same_as(last))
+    if same_inputs and last and last.output_intact(options.output):
         return BuildResult(problems=last.problems, pages=last.pages, config=config, unchanged=True,
                            stats=WriteStats(0, len(last.files), 0), seconds=time.perf_counter() - started)
     unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it
@@ -93,7 +95,9 @@ def build(options: BuildOptions) -> BuildResult:
     assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
     renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
     skip_writing = not options.write or (options.strict and result.errors)
-    writer = None if skip_writing else SiteWriter(options.output)
+    # With the inputs of the last build, the output is not what it left (or it would have stopped
+    # above): the writer sees what is there rather than trusting its record.
+    writer = None if skip_writing else SiteWriter(options.output, walk=same_inputs)
     try:
         # Rendering without a writer checks the templates (`check`); `--strict` with errors renders nothing.
         stats = render_pages(pages, renderer, writer, cache, options.jobs) if writer or not options.write else None
