@@ -26,12 +26,14 @@ from .tokens import title_tokens
 SLUG_MAX = 80
 _RESERVED = {"con", "prn", "aux", "nul", "index", "page", "feed", "static", "topics", "providers"}
 _RESERVED |= {f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)}
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 def slugify(text: str, fallback: str) -> str:
     """A safe single path segment: lowercase ASCII letters, digits and single hyphens, capped."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    # ASCII text has nothing to decompose: most titles skip the normalisation
+    ascii_text = text if text.isascii() else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", ascii_text.lower()).strip("-")
     slug = slug[:SLUG_MAX].rstrip("-")
     if not slug:
         slug = f"{fallback}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
