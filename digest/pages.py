@@ -15,7 +15,7 @@ from .config import Config
 from .content import collector_paused
 from .search import plan_shards
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
-from .site import Card, Post, ProviderPage, ProviderRef, Site, Topic, TopicRef
+from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Topic, TopicRef
 
 
 @dataclass(frozen=True)
@@ -133,24 +133,11 @@ def plan_pages(site: Site) -> list[Page]:
     """
     config = site.config
     archive = build_archive(site)
-    common = {
-        "nav_topics": tuple(topic.ref for topic in site.topics),
-        # A URL, not the Period: every page shows this link, and a Period holds a year of posts,
-        # so passing it would make every page depend on every article of the year (see incremental.py).
-        "nav_archive": url_for(archive.years[0]) if archive.years else None,
-    }
-
+    common = _navigation(site, archive)
     # Every post's URL, once: sharing metadata asks for each post's again on every list that shows it.
     post_urls = {post.article.web_url: url_for(post) for post in site.posts}
-    post_locations = {web_url: absolute_url(config.base_url, url) for web_url, url in post_urls.items()}
-
-    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
-        if type(obj) is Post:
-            return post_locations[obj.article.web_url]
-        return absolute_url(config.base_url, url_for(obj, page))
-
-    feeds = (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
-             FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
+    locate = _locator(config, post_urls)
+    feeds = _site_feeds(config)
     pages = [
         Page("/", "home.html", {
             **common,
@@ -163,18 +150,8 @@ def plan_pages(site: Site) -> list[Page]:
             "sharing": home_sharing(tuple(card.lead for card in site.top), config, locate, feeds),
         }, updated=site.posts[0].published if site.posts else None)
     ]
-    for post in site.posts:
-        article = post.article
-        pages.append(Page(post_urls[article.web_url], "article.html", {
-            **common,
-            "title": article.title,
-            "description": article.excerpt or article.title,
-            "post": post,
-            "related": site.related[article.web_url],
-            "searchable": config.search and not article.draft,  # only these are in the search index
-            "current_topic": post.topics[0] if post.topics else None,
-            "sharing": article_sharing(post, config, locate, feeds),
-        }, updated=post.published))
+    pages += (_article_page(post, post_urls[post.article.web_url], site.related[post.article.web_url], config, common,
+                            locate, feeds) for post in site.posts)
     for topic in site.topics:
         topic_feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.ref.name} · {config.title} (Atom)"),) + feeds
         for url, cards, pagination in _paginate(topic, topic.cards, config.page_size):
@@ -237,6 +214,59 @@ def plan_pages(site: Site) -> list[Page]:
         "sharing": Sharing("website", feeds=feeds),
     }, indexed=False))
     return pages
+
+
+_NAVIGATION = ("nav_topics", "nav_archive")  # what every page's context holds besides its own values
+
+
+def _navigation(site: Site, archive: Archive) -> dict[str, Any]:
+    topics = tuple(topic.ref for topic in site.topics)
+    # A URL, not the Period: every page shows this link, and a Period holds a year of posts,
+    # so passing it would make every page depend on every article of the year (see incremental.py).
+    newest_year = url_for(archive.years[0]) if archive.years else None
+    return dict(zip(_NAVIGATION, (topics, newest_year)))
+
+
+def _locator(config: Config, post_urls: dict[str, str]) -> Locate:
+    """Absolute URLs under the site's ``base_url``, for sharing metadata; a post's from ``post_urls``
+    (by web URL) when it is there."""
+    post_locations = {web_url: absolute_url(config.base_url, url) for web_url, url in post_urls.items()}
+
+    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
+        if type(obj) is Post and obj.article.web_url in post_locations:
+            return post_locations[obj.article.web_url]
+        return absolute_url(config.base_url, url_for(obj, page))
+    return locate
+
+
+def _site_feeds(config: Config) -> tuple[FeedLink, ...]:
+    return (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
+            FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
+
+
+def _article_page(post: Post, url: str, related: tuple[RelatedLink, ...], config: Config, common: dict[str, Any],
+                  locate: Locate, feeds: tuple[FeedLink, ...]) -> Page:
+    article = post.article
+    return Page(url, "article.html", {
+        **common,
+        "title": article.title,
+        "description": article.excerpt or article.title,
+        "post": post,
+        "related": related,
+        "searchable": config.search and not article.draft,  # only these are in the search index
+        "current_topic": post.topics[0] if post.topics else None,
+        "sharing": article_sharing(post, config, locate, feeds),
+    }, updated=post.published)
+
+
+def replan_article(page: Page, post: Post, config: Config) -> Page:
+    """``page``, an article page of the last plan, again for an edited ``post`` at the same URL.
+
+    Only the article itself is new: its related stories and the navigation are the last plan's,
+    which the preview's next full build brings up to date (see :mod:`digest.fastrender`).
+    """
+    common = {key: page.context[key] for key in _NAVIGATION}
+    return _article_page(post, page.url, page.context["related"], config, common, _locator(config, {}), _site_feeds(config))
 
 
 def topic_counts(posts: tuple[Post, ...]) -> tuple[tuple[TopicRef, int], ...]:

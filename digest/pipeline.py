@@ -15,6 +15,7 @@ from .assets import load_assets
 from .config import Config, load_config
 from .cache import BuildCache
 from .content import Listing, Problem, list_articles, load_articles
+from .fastrender import Warm
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir, recover
 from .incremental import default_jobs, render_pages
@@ -42,6 +43,7 @@ class BuildOptions:
     cache_dir: Path | None = None  # the incremental build cache (the CLI uses .cache/); None: build from scratch
     jobs: int = field(default_factory=default_jobs)  # parse and render workers; output is the same for any number
     defer_search: bool = False  # keep the previous search index; the caller refreshes it (the preview, after reloading)
+    keep_warm: bool = False  # return what fast render needs (the preview): BuildResult.warm
 
 
 @dataclass
@@ -54,6 +56,7 @@ class BuildResult:
     seconds: float = 0.0
     unchanged: bool = False  # no input changed since the last build, whose output is intact: nothing ran
     stale_search: SearchUpdate | None = None  # with defer_search: the shards of the kept index to refresh
+    warm: Warm | None = None  # with keep_warm, when the build wrote its output
     config: Config = field(default_factory=Config)
 
     @property
@@ -120,6 +123,8 @@ def build(options: BuildOptions) -> BuildResult:
             writer.abort()
         raise
     cache.save()
+    if options.keep_warm and result.stats is not None:
+        result.warm = Warm.of(config, renderer, pages)
     if inputs and result.stats is not None and result.stale_search is None:
         unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output))
     result.rendered = stats.rendered if stats else 0

@@ -24,6 +24,7 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from tornado.ioloop import IOLoop
 from livereload.handlers import LiveReloadHandler, StaticFileHandler
 
 from .cli import attempt
-from .pipeline import BuildOptions
+from .fastrender import Warm, render_edited
+from .pipeline import BuildOptions, BuildResult
 from .search import SEARCH_BUNDLE, SearchError, SearchUpdate, Shard, index_shard
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from .watching import EventWatcher
@@ -164,26 +166,72 @@ class SearchRefresh:
 
 
 class Preview:
-    """The preview site and the state of the last build: its problems, shown until a good save."""
+    """The preview site and the state of the last build: its problems, shown until a good save.
+
+    After the first build, a save is built in a background thread, so the server keeps serving
+    meanwhile, and a plain article edit is shown at once by :mod:`digest.fastrender` before that.
+    Saves that come during a build are gathered and built together once it ends.
+    """
 
     def __init__(self, options: BuildOptions, search: SearchRefresh) -> None:
         self.options = options
         self.search = search
         self.errors: list[str] = []
         self.server: _PreviewServer | None = None
+        self.warm: Warm | None = None  # the last good build's plan, for fast render
+        self.building = False
+        self.waiting: tuple[str, set[Path]] | None = None  # saves that came during a build
+        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-build")
 
     @property
     def live_script(self) -> bytes:
         return self.server.live_script if self.server else b""
 
     def rebuild(self, what: str) -> str:
-        """Build incrementally; one line saying what changed, what was written and how long it took."""
+        """Build incrementally, here and now; one line saying what changed, what was written and how long it took."""
+        started = time.perf_counter()
+        return self._finish(what, started, *attempt(self.options))
+
+    def changed(self, what: str, paths: set[Path]) -> bool:
+        """A batch of saves, on the server's loop: re-render an edited article's page at once, then
+        build everything in the background. True when the tabs should reload now (fast render wrote)."""
+        if self.building:
+            earlier = self.waiting[1] if self.waiting else set()
+            self.waiting = (what, earlier | paths)
+            return False
         started = time.perf_counter()
         self.search.stop()
-        result, lines = attempt(self.options)
+        fast = render_edited(self.warm, self.options.content, self.options.output, paths) if self.warm else []
+        if fast:
+            ms = (time.perf_counter() - started) * 1000
+            print(f"{what}: {len(fast)} page{'s' if len(fast) > 1 else ''} shown first ({ms:.0f} ms); building the rest",
+                  flush=True)
+        self.building = True
+        build = self._builder.submit(attempt, self.options)
+        IOLoop.current().add_future(build, lambda done: self._built(what, started, bool(fast), done))
+        return bool(fast)
+
+    def _built(self, what: str, started: float, shown: bool, done: Future[tuple[BuildResult | None, list[str]]]) -> None:
+        """Back on the loop: report the background build, reload the tabs if it changed anything
+        they may show, and build the saves that came meanwhile."""
+        self.building = False
+        errors = self.errors
+        result, lines = done.result()
+        print(self._finish(what, started, result, lines), flush=True)
+        stats = result.stats if result else None
+        if not shown or self.errors != errors or (stats is not None and (stats.written or stats.removed)):
+            LiveReloadHandler.reload_waiters("*")  # a full reload: stylesheets have hashed names, so swapping one cannot work
+        if self.waiting:
+            (what, paths), self.waiting = self.waiting, None
+            if self.changed(what, paths):
+                LiveReloadHandler.reload_waiters("*")
+
+    def _finish(self, what: str, started: float, result: BuildResult | None, lines: list[str]) -> str:
         if result is not None and result.stale_search is not None:
             self.search.start(result.stale_search)
         self.errors = [line for line in lines if ": warning: " not in line]
+        if result is None or not result.unchanged:  # an unchanged build ran nothing: the last plan still holds
+            self.warm = result.warm if result else None
         ms = (time.perf_counter() - started) * 1000
         for line in lines:
             print(line, flush=True)
@@ -270,9 +318,9 @@ def free_port(host: str, port: int) -> int:
     raise OSError(errno.EADDRINUSE, f"ports {port}-{port + PORT_TRIES - 1} on {host} are all in use")
 
 
-def _watch(server: Server, path: Path, kind: str, rebuild: Callable[[str], None]) -> None:
+def _watch(server: Server, path: Path, task: Callable[[], bool]) -> None:
     if path.exists():
-        server.watch(str(path), lambda: rebuild(f"{kind} changed ({server.watcher.filepath or path})"))
+        server.watch(str(path), task)
 
 
 def serve(options: ServeOptions) -> int:
@@ -286,7 +334,7 @@ def serve(options: ServeOptions) -> int:
         print(f"port {options.port} is in use; serving on port {port} instead")
     url = f"http://{'[' + options.host + ']' if ':' in options.host else options.host}:{port}/"
     build_options = replace(options.build, output=options.build.cache_dir / "preview" if options.build.cache_dir
-                            else Path(".cache/preview"), base_url=url, write=True)
+                            else Path(".cache/preview"), base_url=url, write=True, keep_warm=True)
     preview = Preview(build_options, SearchRefresh(build_options.output, build_options.output.with_name("preview-search")))
     preview.search.forget_unfinished()
     print(preview.rebuild("initial build"), flush=True)
@@ -298,17 +346,20 @@ def serve(options: ServeOptions) -> int:
     server = preview.server = _PreviewServer(watcher=watcher)
     server.SFH = _handler(preview)
 
-    def rebuild(what: str) -> None:
-        print(preview.rebuild(what), flush=True)
-        server.watcher.filepath = "*"  # a full reload: stylesheets have hashed names, so swapping one cannot work
+    def changed(kind: str) -> Callable[[], bool]:
+        def task() -> bool:
+            reload_now = preview.changed(f"{kind} changed ({watcher.filepath})", watcher.batch)
+            watcher.filepath = "*"  # a full reload: stylesheets have hashed names, so swapping one cannot work
+            return reload_now
+        return task
 
-    _watch(server, build_options.content, "content", rebuild)
+    _watch(server, build_options.content, changed("content"))
     for folder in layers(build_options.templates, DEFAULT_TEMPLATES):
-        _watch(server, folder, "templates", rebuild)
+        _watch(server, folder, changed("templates"))
     for folder in layers(build_options.static, DEFAULT_STATIC):
-        _watch(server, folder, "static", rebuild)
+        _watch(server, folder, changed("static"))
     if build_options.config:
-        _watch(server, build_options.config, "config", rebuild)
+        _watch(server, build_options.config, changed("config"))
     LiveReloadHandler.DEFAULT_RELOAD_TIME = 0  # reload after every save, however quick the next one comes
     server._setup_logging = lambda: None  # one line per rebuild is ours to print, not livereload's chatter
     for name in ("livereload", "tornado.access", "tornado.application", "tornado.general"):

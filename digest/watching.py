@@ -28,6 +28,7 @@ class EventWatcher(Watcher):
     def __init__(self) -> None:
         super().__init__()
         self._changed: set[Path] = set()
+        self.batch: set[Path] = set()  # every watched path the batch :meth:`examine` handles changed
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -52,15 +53,18 @@ class EventWatcher(Watcher):
 
     def examine(self) -> tuple[str | None, None]:
         """Run the first task a batch of changes touches; every task of the preview rebuilds the
-        whole site incrementally, so one run covers the batch (livereload then reloads the tabs)."""
+        whole site incrementally, so one run covers the batch. The task finds every changed path
+        of the batch in :attr:`batch`. livereload reloads the tabs when this returns a path: a
+        task that returns False has started work that reloads them itself when it is done."""
         with self._lock:
             changed, self._changed = self._changed, set()
+        self.batch = {hit for task_path in self._tasks for hit in _under(changed, Path(task_path).resolve())}
         for task_path, task in self._tasks.items():
             hits = sorted(_under(changed, Path(task_path).resolve()))
             if hits:
                 self.filepath = str(hits[0])
-                if task["func"]:
-                    task["func"]()
+                if task["func"] and task["func"]() is False:
+                    return None, None
                 return self.filepath, None
         return None, None
 

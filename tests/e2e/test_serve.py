@@ -177,3 +177,27 @@ def test_the_search_index_catches_up_after_the_reload(served: Served, tmp_path: 
         time.sleep(0.2)
     assert "Lighthouse keepers vote" in titles and "Original story 2" not in titles
     assert served.process.poll() is None
+
+
+def test_an_article_edit_is_shown_first_then_the_whole_site_is_built(served: Served, tmp_path: Path):
+    project = tmp_path / "project"
+    article = re.search(r'href="(/2024/05/01/[^"]+/)"', served.get("/")[1]).group(1)
+    _edit(project / "content" / "story0.md", "Body text.", "Body text, revised on the spot.")
+    served.wait_for(article, lambda body: "revised on the spot" in body)
+    said = []
+    deadline = time.monotonic() + WAIT
+    while not any("pages rendered" in line for line in said) and time.monotonic() < deadline:
+        try:
+            said.append(served.lines.get(timeout=1))
+        except queue.Empty:
+            pass
+    shown = [i for i, line in enumerate(said) if re.search(r"content changed \(.*story0\.md\): 1 page shown first", line)]
+    built = [i for i, line in enumerate(said) if "pages rendered" in line]
+    assert shown and built and shown[0] < built[0], "".join(said)
+    # What the background build left is the site a clean build makes (the search index catches up apart).
+    def pages(folder: Path) -> dict[str, bytes]:
+        return {path: data for path, data in tree_bytes(folder).items() if not path.startswith("pagefind/")}
+
+    preview = pages(project / ".cache" / "preview")
+    assert run_build("build", "--base-url", served.url, "--output", "clean", cwd=project).returncode == 0
+    assert pages(project / "clean") == preview
