@@ -67,11 +67,15 @@ def render_edited(warm: Warm, content: Path, output: Path, changed: Iterable[Pat
 
 
 def _irrelevant(warm: Warm, root: Path, path: Path) -> bool:
-    """A path the loader never reads: a folder, a file of another kind, or one that came and went
-    (an editor's or ``sed -i``'s temporary file). A deleted article is relevant: it is a removal."""
+    """A path in the content folder that the loader never reads: a folder, a file of another kind,
+    or one that came and went (an editor's or ``sed -i``'s temporary file). A deleted article is
+    relevant (a removal), and so is anything outside the folder (a template, the config)."""
+    source = _source(root, path)
+    if source is None:
+        return False
     if path.is_dir() or (path.is_file() and not path.name.lower().endswith(ARTICLE_SUFFIXES)):
         return True
-    return not path.exists() and _source(root, path) not in warm.articles
+    return not path.exists() and source not in warm.articles
 
 
 def _source(root: Path, path: Path) -> str | None:

@@ -87,7 +87,10 @@ def test_new_files_and_files_outside_the_content_folder_are_left_to_the_full_bui
     shutil.copy(article, copy)
     outside = tmp_path / "elsewhere.md"
     shutil.copy(article, outside)
-    for changed in ([copy], [outside], [article, copy]):
+    template = tmp_path / "templates" / "article.html"  # saved with the article: the old templates must not show
+    template.parent.mkdir()
+    template.write_text("{% extends 'base.html' %}")
+    for changed in ([copy], [outside], [article, copy], [article, template]):
         assert render_edited(warm, project / "content", project / "_site", changed) == []
 
 
