@@ -5,17 +5,17 @@ clusters, rankings, every list the article is on): seconds at 10,000 articles, h
 little changed. The page the editor is looking at, though, is the article's, and all of it
 but the sidebar and the navigation comes from the file just saved. So the preview parses the
 saved file, renders that one page with the last build's related stories and navigation,
-reloads the tab, and then runs the full incremental build, which rewrites every page the
-edit touched (this one too, if its sidebar changed) and reloads again. This is the idea of
-Hugo's "fast render" mode. Only a plain edit qualifies: the same URL, topics, provider and
-publication state, and a file that loads without a problem. Anything else (a new or deleted
-file, a title edit that moves the page, a template or config change) waits for the full build.
+serves those bytes in place of the built file and reloads the tab; then the full incremental
+build runs, which writes every page the edit touched (this one too) and reloads again. This
+is the idea of Hugo's "fast render" mode. Nothing here writes to the output: only the writer
+does, so what it compares (unchanged pages, stale search shards) stays true. Only a plain edit
+qualifies: the same URL, topics, provider and publication state, and a file that loads without
+a problem. Anything else (a new or deleted file, a title edit that moves the page, a template
+or config change) waits for the full build.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,11 +44,11 @@ class Warm:
         return cls(config, renderer, articles)
 
 
-def render_edited(warm: Warm, content: Path, output: Path, changed: Iterable[Path]) -> list[str]:
-    """Re-render and write the pages of the edited articles in ``changed``; their output paths.
+def render_edited(warm: Warm, content: Path, changed: Iterable[Path]) -> dict[str, bytes]:
+    """The pages of the edited articles in ``changed``, rendered: bytes by output path.
 
     Empty when any change is not a plain edit of an article the last build published: then
-    nothing is written, and the full build does it all.
+    the full build alone shows it.
     """
     root = content.resolve()
     pages = []
@@ -57,13 +57,11 @@ def render_edited(warm: Warm, content: Path, output: Path, changed: Iterable[Pat
             continue
         page = _replanned(warm, root, path)
         if page is None:
-            return []
+            return {}
         pages.append(page)
     if not 0 < len(pages) <= MAX_FILES:
-        return []
-    for page in pages:
-        _write(output / page.output_path, warm.renderer.render(page))
-    return [page.output_path for page in pages]
+        return {}
+    return {page.output_path: warm.renderer.render(page) for page in pages}
 
 
 def _irrelevant(warm: Warm, root: Path, path: Path) -> bool:
@@ -110,10 +108,3 @@ def _same_place(old: Post, article: Article) -> bool:
             and article.topics == before.topics and article.provider == before.provider
             and article.draft == before.draft
             and slugify(article.title, "article") == slugify(before.title, "article"))
-
-
-def _write(target: Path, data: bytes) -> None:
-    """Replace one served file atomically: a reader gets the old page or the new one, never half."""
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".fast-", delete=False) as handle:
-        handle.write(data)
-    os.replace(handle.name, target)

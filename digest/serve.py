@@ -179,6 +179,7 @@ class Preview:
         self.errors: list[str] = []
         self.server: _PreviewServer | None = None
         self.warm: Warm | None = None  # the last good build's plan, for fast render
+        self.shown: dict[str, bytes] = {}  # fast-rendered pages by absolute path, served until the build ends
         self.building = False
         self.waiting: tuple[str, set[Path]] | None = None  # saves that came during a build
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-build")
@@ -201,7 +202,8 @@ class Preview:
             return False
         started = time.perf_counter()
         self.search.stop()
-        fast = render_edited(self.warm, self.options.content, self.options.output, paths) if self.warm else []
+        fast = render_edited(self.warm, self.options.content, paths) if self.warm else {}
+        self.shown = {os.path.abspath(self.options.output / path): data for path, data in fast.items()}
         if fast:
             ms = (time.perf_counter() - started) * 1000
             print(f"{what}: {len(fast)} page{'s' if len(fast) > 1 else ''} shown first ({ms:.0f} ms); building the rest",
@@ -215,6 +217,7 @@ class Preview:
         """Back on the loop: report the background build, reload the tabs if it changed anything
         they may show, and build the saves that came meanwhile."""
         self.building = False
+        self.shown = {}
         errors = self.errors
         result, lines = done.result()
         print(self._finish(what, started, result, lines), flush=True)
@@ -251,7 +254,8 @@ class Preview:
 
 def _handler(preview: Preview) -> type[StaticFileHandler]:
     class PreviewFileHandler(StaticFileHandler):
-        """Serves the preview folder, with the error banner after <body> while a build is broken."""
+        """Serves the preview folder, with the error banner after <body> while a build is broken,
+        and a fast-rendered page instead of its file while the build behind it runs."""
 
         def set_extra_headers(self, path: str) -> None:
             self.set_header("Cache-Control", "no-store")
@@ -261,7 +265,8 @@ def _handler(preview: Preview) -> type[StaticFileHandler]:
 
         @classmethod
         def get_content(cls, abspath: str, start: int | None = None, end: int | None = None):  # type: ignore[override]
-            data = b"".join(super().get_content(abspath, start, end))
+            shown = preview.shown.get(abspath)
+            data = b"".join(super().get_content(abspath, start, end)) if shown is None else shown[start:end]
             if abspath.endswith(".html") and start is None and end is None:
                 data = _allow_preview_scripts(_with_banner(data, preview.banner()), preview.live_script)
             yield data

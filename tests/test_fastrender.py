@@ -53,14 +53,15 @@ def test_an_excerpt_edit_is_rendered_at_once_and_the_full_build_agrees(project: 
     warm = _warm(project)
     article = _article(project)
     _edit(article, 'excerpt: "', 'excerpt: "Fresh from the editor. ')
-    written = render_edited(warm, project / "content", project / "_site", [article])
-    assert len(written) == 1 and written[0].endswith("/index.html")
-    shown = (project / "_site" / written[0]).read_bytes()
-    assert b"Fresh from the editor." in shown
+    built = tree_bytes(project / "_site")
+    shown = render_edited(warm, project / "content", [article])
+    [(path, page)] = shown.items()
+    assert path.endswith("/index.html") and b"Fresh from the editor." in page
+    assert tree_bytes(project / "_site") == built  # shown by the preview, never written: the writer's job
 
     # The full build that follows writes the same page, and the site is the one a clean build makes.
     _build(project)
-    assert (project / "_site" / written[0]).read_bytes() == shown
+    assert (project / "_site" / path).read_bytes() == page
     _build(project, output="clean", cache=None)
     assert tree_bytes(project / "_site") == tree_bytes(project / "clean")
 
@@ -73,11 +74,9 @@ def test_an_excerpt_edit_is_rendered_at_once_and_the_full_build_agrees(project: 
 ])
 def test_anything_but_a_plain_edit_waits_for_the_full_build(project: Path, old: str, new: str):
     warm = _warm(project)
-    before = tree_bytes(project / "_site")
     article = _article(project)
     _edit(article, old, new)
-    assert render_edited(warm, project / "content", project / "_site", [article]) == []
-    assert tree_bytes(project / "_site") == before
+    assert render_edited(warm, project / "content", [article]) == {}
 
 
 def test_new_files_and_files_outside_the_content_folder_are_left_to_the_full_build(project: Path, tmp_path: Path):
@@ -91,7 +90,7 @@ def test_new_files_and_files_outside_the_content_folder_are_left_to_the_full_bui
     template.parent.mkdir()
     template.write_text("{% extends 'base.html' %}")
     for changed in ([copy], [outside], [article, copy], [article, template]):
-        assert render_edited(warm, project / "content", project / "_site", changed) == []
+        assert render_edited(warm, project / "content", changed) == {}
 
 
 def test_an_editors_temporary_files_do_not_stop_it_but_a_deleted_article_does(project: Path):
@@ -101,10 +100,9 @@ def test_an_editors_temporary_files_do_not_stop_it_but_a_deleted_article_does(pr
     vanished = article.with_name("sedX1b2c3")  # sed -i writes one, then renames it over the article
     notes = project / "content" / "notes.json"
     notes.write_text("{}")
-    written = render_edited(warm, project / "content", project / "_site", [vanished, notes, article, article.parent])
-    assert len(written) == 1
-    assert b"Saved through a temporary file." in (project / "_site" / written[0]).read_bytes()
+    shown = render_edited(warm, project / "content", [vanished, notes, article, article.parent])
+    assert len(shown) == 1 and b"Saved through a temporary file." in next(iter(shown.values()))
 
     other = sorted((project / "content").rglob("*.md"))[8]
     other.unlink()
-    assert render_edited(warm, project / "content", project / "_site", [article, other]) == []
+    assert render_edited(warm, project / "content", [article, other]) == {}
