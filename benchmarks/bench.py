@@ -1,4 +1,4 @@
-"""Benchmark: cold build, no-change rebuild, one-article edit, one-template edit, at 1k/10k(/100k) articles.
+"""Benchmark: cold build, no-change rebuild, one-article edit, one-template edit, preview edit, at 1k/10k(/100k) articles.
 
 Each build runs ``python build.py build`` in a child process, as a user would; the time is the
 wall clock around it (and, since the machine may be busy, the CPU seconds
@@ -7,7 +7,8 @@ of the child and its workers), and the peak memory is the child's ``ru_maxrss`` 
 largest of the build process and its render workers, not their sum). Every scenario runs
 ``--runs`` times and reports the median. Prints one table and writes it as JSON. Each cold run is
 followed by the same build without the search index and, when ``hugo`` is on PATH, by a cold
-build of the same corpus with Hugo (``benchmarks/hugo.py``).
+build of the same corpus with Hugo (``benchmarks/hugo.py``). Last, the live preview's editing
+loop is timed (``benchmarks/preview.py``).
 
     python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--cold-runs N] [--jobs N]
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from benchmarks.corpus import write_corpus
 from benchmarks.hugo import write_site as write_hugo_site
+from benchmarks.preview import time_preview
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -36,6 +38,8 @@ WORK = ROOT / "benchmarks" / ".work"  # generated corpora and outputs; git-ignor
 SCENARIOS = ("cold", "cold, no search", "no change", "one article edited", "one template edited")
 HUGO = shutil.which("hugo")  # optional: the same corpus through a minimal Hugo site, for a side-by-side ratio
 HUGO_SCENARIO = "hugo cold"
+# The preview's editing loop (benchmarks/preview.py): save -> the edited page served, and -> the full rebuild done.
+PREVIEW_SCENARIOS = ("preview: edit shown", "preview: edit built")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,11 @@ def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[
             samples["one template edited"].append(_run(project, jobs))
     finally:
         article.write_text(original, encoding="utf-8")
+    serve = [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--config", str(ROOT / "site.yaml")]
+    preview = time_preview(serve + (["--jobs", str(jobs)] if jobs else []), project, article, runs)
+    # Per save there is no CPU figure of its own, and the peak is the server's over the whole session.
+    for name, times in zip(PREVIEW_SCENARIOS, (preview.shown, preview.built)):
+        samples[name] = [(seconds, preview.peak_mib, preview.rendered, 0.0) for seconds in times]
     rows = []
     for name in samples:
         times = [s[0] for s in samples[name]]
