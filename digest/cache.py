@@ -78,9 +78,12 @@ class Fingerprinter:
     digest cost a Python call.
     """
 
-    def __init__(self) -> None:
-        self._memo: dict[int, tuple[object, bytes]] = {}  # id -> (the object, kept alive; its digest)
-        self._reducers = _Reducers(self)
+    def __init__(self, inline: Collection[type] = ()) -> None:
+        """``inline``: classes whose instances are hashed with the value that holds them instead of
+        standing in by their own digest, which saves work for objects that only one page shows."""
+        # id -> (the object, kept alive; what pickles in its place: a call of Fingerprinter with its digest)
+        self._memo: dict[int, tuple[object, tuple[type, tuple[bytes]]]] = {}
+        self._reducers = _Reducers(self, frozenset(inline))
         # One pickler per nesting level of _digest (a page, then a post inside it, ...), reused:
         # making one costs more than a small dump.
         self._picklers: list[_Pickler] = []
@@ -105,7 +108,7 @@ class Fingerprinter:
 
     def seed(self, obj: Any, digest: bytes) -> None:
         """Vouch for an object's digest without hashing it (an article: the hash of its file's bytes)."""
-        self._memo[id(obj)] = (obj, digest)
+        self._memo[id(obj)] = (obj, (Fingerprinter, (digest,)))
 
 
 class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
@@ -113,9 +116,10 @@ class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
     a function that hashes an instance once and then returns the stand-in. Filled as classes show
     up; a class it does not know (KeyError) is pickled as usual."""
 
-    def __init__(self, owner: Fingerprinter) -> None:
+    def __init__(self, owner: Fingerprinter, inline: frozenset[type]) -> None:
         super().__init__()
         self.owner = owner
+        self.inline = inline
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
         if cls is Markup:  # a str subclass (JSON-LD): pickled as the text, without its class's reduce protocol
@@ -126,16 +130,20 @@ class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
             raise KeyError(cls)
         memo, digest_of, name = self.owner._memo, self.owner._digest, (cls.__module__, cls.__qualname__)
 
+        # Written as a call of Fingerprinter with the digest (or with the class's name and the
+        # fields): no value pickles that way, so a stand-in never equals anything else.
         def reduce(obj: Any) -> tuple[Any, ...]:
             hit = memo.get(id(obj))
             if hit is None:
-                hit = memo[id(obj)] = (obj, digest_of((name, getter(obj))))
-            # Written as a call of Fingerprinter with the digest: no value pickles that way, so a
-            # stand-in never equals anything else.
-            return (Fingerprinter, (hit[1],))
+                hit = memo[id(obj)] = (obj, (Fingerprinter, (digest_of((name, getter(obj))),)))
+            return hit[1]
 
-        self[cls] = reduce
-        return reduce
+        def inline(obj: Any) -> tuple[Any, ...]:
+            hit = memo.get(id(obj))  # a seeded object still stands in by its seed
+            return (Fingerprinter, (name, getter(obj))) if hit is None else hit[1]
+
+        self[cls] = inline if cls in self.inline else reduce
+        return self[cls]
 
 
 def _text(markup: Markup) -> tuple[Any, ...]:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from .cache import BuildCache, Fingerprinter
 from .output import SiteWriter
+from .meta import Sharing
 from .pages import Page
 from .render import Renderer
+from .site import Card
 from .workers import fork_map
 
 PARALLEL_MIN = 64  # fewer pages than this render faster in-process than a pool starts
@@ -56,7 +58,9 @@ _KEPT, _WRITTEN, _UNCHANGED = 0, 1, 2  # what became of a page: carried over, or
 def _render_pages(
     pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int
 ) -> RenderStats:
-    fingerprint = Fingerprinter()
+    # Objects made for one page (the page, its sharing tags, its cards) are hashed within it: a
+    # digest of their own, kept for other pages, would only cost a nested pickling each.
+    fingerprint = Fingerprinter(inline=(Page, Sharing, Card))
     cache.seed(fingerprint)
     inputs = fingerprint(*renderer.inputs())
     templates = {name: renderer.template_digest(name) for name in sorted({page.template for page in pages})}

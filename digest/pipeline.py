@@ -126,7 +126,8 @@ def build(options: BuildOptions) -> BuildResult:
     if options.keep_warm and result.stats is not None:
         result.warm = Warm.of(config, renderer, pages)
     if inputs and result.stats is not None and result.stale_search is None:
-        unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output))
+        unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output,
+                                                      writer.paths if writer else (), cache.outputs))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started

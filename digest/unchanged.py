@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,22 +78,24 @@ def snapshot(settings: object, content: Listing, theme_folders: Iterable[Path], 
     files: dict[str, Signature] = {}
     paths: dict[str, str] = {}
 
-    def add(name: str, path: str, file_stamp: Stamp | None) -> None:
-        vouched = file_stamp is None or settled(file_stamp, content.listed_ns)
+    def add(name: str, path: str, file_stamp: Stamp | None, vouched: bool) -> None:
         files[name] = (file_stamp, None if vouched else _hash(path))
         paths[name] = path
 
     for file in content.files:
-        add(f"content:{file.rel}", file.path, file.stamp)
+        add(f"content:{file.rel}", file.path, file.stamp, file.settled)
     for folder in theme_folders:
         resolved = folder.resolve()
         for rel, stat in _walk(resolved):
-            add(f"theme:{resolved}:{rel}", f"{resolved}/{rel}", stamp(stat))
+            file_stamp = stamp(stat)
+            add(f"theme:{resolved}:{rel}", f"{resolved}/{rel}", file_stamp, settled(file_stamp, content.listed_ns))
     for path in extra_files:
         try:
-            add(f"extra:{path}", str(path), stamp(path.stat()))
+            file_stamp = stamp(path.stat())
         except OSError:
-            add(f"extra:{path}", str(path), None)
+            add(f"extra:{path}", str(path), None, True)
+        else:
+            add(f"extra:{path}", str(path), file_stamp, settled(file_stamp, content.listed_ns))
     return Inputs(digest.digest(), files, paths)
 
 
@@ -117,9 +119,25 @@ class LastBuild:
     files: dict[str, tuple[int, int]]  # output path -> (size, mtime_ns) as the build left it
 
     @classmethod
-    def of(cls, inputs: Inputs, problems: tuple[Problem, ...], pages: int, output: Path) -> LastBuild:
-        files = {rel: (stat.st_size, stat.st_mtime_ns) for rel, stat in _walk(output)}
-        return cls(inputs.settings, inputs.files, problems, pages, files)
+    def of(cls, inputs: Inputs, problems: tuple[Problem, ...], pages: int, output: Path, files: Iterable[str],
+           known: Mapping[str, tuple[bytes, int, int]]) -> LastBuild | None:
+        """The record of a build that left exactly ``files`` in ``output``; the size and mtime of those
+        in ``known`` (the pages, as the build cache recorded them) are not looked up again.
+
+        None if a file is missing: then there is no record, and the next build is a real one.
+        """
+        sizes: dict[str, tuple[int, int]] = {}
+        for rel in files:
+            entry = known.get(rel)
+            if entry is None:
+                try:
+                    stat = os.stat(os.path.join(output, rel))
+                except OSError:
+                    return None
+                sizes[rel] = (stat.st_size, stat.st_mtime_ns)
+            else:
+                sizes[rel] = entry[1:]
+        return cls(inputs.settings, inputs.files, problems, pages, sizes)
 
     def output_intact(self, output: Path) -> bool:
         """The output folder holds exactly the files this build wrote, none touched since."""

@@ -22,15 +22,20 @@ class Item:
 WHEN = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 
 
-def test_equal_values_have_equal_fingerprints_whether_or_not_they_share_objects():
+INLINE = pytest.mark.parametrize("inline", [(), (Item,)], ids=["by digest", "inline"])
+
+
+@INLINE
+def test_equal_values_have_equal_fingerprints_whether_or_not_they_share_objects(inline):
     shared = Item("a", WHEN, ("x",))
-    one, other = Fingerprinter(), Fingerprinter()
+    one, other = Fingerprinter(inline), Fingerprinter(inline)
     assert one({"k": (shared, shared)}) == other({"k": (Item("a", WHEN, ("x",)), Item("a", WHEN + timedelta(0), ("x",)))})
     assert one(shared) == one(shared) == other(Item("a", WHEN, ("x",)))
 
 
-def test_any_difference_changes_the_fingerprint():
-    fingerprint = Fingerprinter()
+@INLINE
+def test_any_difference_changes_the_fingerprint(inline):
+    fingerprint = Fingerprinter(inline)
     base = fingerprint(Item("a", WHEN), [1, 2])
     paris = WHEN.astimezone(ZoneInfo("Europe/Paris"))  # the same instant, shown in another zone
     others = [
@@ -45,9 +50,10 @@ def test_any_difference_changes_the_fingerprint():
     assert len({base, *others}) == len(others) + 1
 
 
-def test_a_seeded_object_stands_in_by_its_seed():
+@INLINE
+def test_a_seeded_object_stands_in_by_its_seed(inline):
     item, vouched = Item("a", WHEN), Item("z", WHEN)  # an article is vouched for by its file's hash
-    one, other = Fingerprinter(), Fingerprinter()
+    one, other = Fingerprinter(inline), Fingerprinter(inline)
     one.seed(item, b"s" * 16)
     other.seed(vouched, b"s" * 16)
     assert one([item]) == other([vouched]) != Fingerprinter()([item])
@@ -63,8 +69,10 @@ def test_stand_ins_and_preloaded_classes_are_told_apart_from_values():
     none of that may make two different values hash alike."""
     seeded, fingerprint = Item("a", WHEN), Fingerprinter()
     fingerprint.seed(seeded, b"s" * 16)
+    inline = Fingerprinter(inline=(Item,))
     prints = [
         fingerprint(seeded),
+        inline(Item("a", WHEN)), inline(((("tests.test_cache", "Item"), ("a", WHEN, ())),)),  # an inline Item, and its parts
         fingerprint((Fingerprinter, (b"s" * 16,))),  # what a stand-in is a call of, as a plain value
         fingerprint(Fingerprinter), fingerprint(datetime), fingerprint(timezone),
         fingerprint(Markup("<b>x</b>")), fingerprint("<b>x</b>"),  # the same text, escaped or not
