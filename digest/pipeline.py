@@ -83,6 +83,8 @@ def build(options: BuildOptions) -> BuildResult:
     last = unchanged.load(record)
     same_inputs = bool(inputs and last and inputs.same_as(last))
     if same_inputs and last and last.output_intact(options.output):
+        if inputs and (restamped := last.restamped(inputs)) is not None:
+            unchanged.save(record, restamped)  # files that settled are compared by stamp from now on
         return BuildResult(problems=last.problems, pages=last.pages, config=config, unchanged=True,
                            stats=WriteStats(0, len(last.files), 0), seconds=time.perf_counter() - started)
     unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it

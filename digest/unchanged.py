@@ -17,7 +17,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import cache
@@ -138,6 +138,18 @@ class LastBuild:
             else:
                 sizes[rel] = entry[1:]
         return cls(inputs.settings, inputs.files, problems, pages, sizes)
+
+    def restamped(self, inputs: Inputs) -> LastBuild | None:
+        """Once ``inputs.same_as(self)``: this record with the files it holds by the hash of their bytes
+        held by their stamp instead, where that can now vouch for them, so the next check need not
+        read them; None when there is no such file.
+
+        Sound: their bytes were just found as recorded, after the stamp was taken; had they changed
+        since the stamp, their ctime would have moved, and the next check would see a new stamp.
+        """
+        settled = {name: signature for name, signature in inputs.files.items()
+                   if signature[1] is None and self.inputs[name][1] is not None}
+        return replace(self, inputs=self.inputs | settled) if settled else None
 
     def output_intact(self, output: Path) -> bool:
         """The output folder holds exactly the files this build wrote, none touched since."""

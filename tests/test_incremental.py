@@ -14,6 +14,7 @@ import pytest
 from benchmarks.corpus import write_corpus
 from digest import cache as cache_module
 from digest import content as content_module
+from digest import unchanged as unchanged_module
 from digest.pipeline import BuildOptions, BuildResult, build
 from tests.helpers import ROOT, tree_bytes
 
@@ -277,3 +278,16 @@ def test_files_changed_too_recently_for_their_stamp_are_compared_by_their_bytes(
     assert not result.unchanged and result.parsed == 1 and result.rendered < first.pages
     assert tree_bytes(project / "_site") == _clean_build(project)
     assert _build(project).unchanged  # compared by bytes again, and found the same
+
+
+def test_once_recent_files_settle_the_shortcut_stops_reading_them(project: Path, monkeypatch: pytest.MonkeyPatch):
+    first = _build(project)  # the files were just copied: their stamps cannot vouch for them yet
+    later = time.time_ns() + 2 * content_module.SETTLE_NS
+    monkeypatch.setattr(content_module, "time_ns", lambda: later)
+    assert _build(project).unchanged  # compared by their bytes, and recorded by their stamps
+    monkeypatch.setattr(unchanged_module, "_hash", lambda path: pytest.fail(f"{path} was read"))
+    again = _build(project)
+    assert again.unchanged and again.problems == first.problems
+    _retitle(project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
+    monkeypatch.undo()
+    assert not _build(project).unchanged
