@@ -58,7 +58,7 @@ GENERATOR = _generator_digest()
 
 def cache_file(cache_dir: Path, kind: str, content: Path, output: Path) -> Path:
     """The cache file of one kind for one content folder built into one output folder."""
-    pair = hashlib.blake2b(f"{content.resolve()}\0{output.resolve()}".encode(), digest_size=8).hexdigest()
+    pair = hashlib.blake2b(os.fsencode(f"{content.resolve()}\0{output.resolve()}"), digest_size=8).hexdigest()
     return cache_dir / f"{kind}-{pair}"
 
 
@@ -200,7 +200,7 @@ SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites
 
 
 def _shard(source: str) -> int:
-    return zlib.crc32(source.encode()) % SHARDS
+    return zlib.crc32(os.fsencode(source)) % SHARDS  # fsencode: a file name need not be UTF-8
 
 
 @dataclass
@@ -253,7 +253,7 @@ class BuildCache:
                     if isinstance(data, Problem):
                         results[index] = (None, [data])
                         continue
-                    digest = content_hash(file.rel.encode() + b"\0" + data)
+                    digest = content_hash(os.fsencode(file.rel) + b"\0" + data)
                     if entry is None or entry.digest != digest:
                         todo.append((index, file, data, digest))
                         continue

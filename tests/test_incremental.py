@@ -291,3 +291,16 @@ def test_once_recent_files_settle_the_shortcut_stops_reading_them(project: Path,
     _retitle(project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
     monkeypatch.undo()
     assert not _build(project).unchanged
+
+
+def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(project: Path):
+    """File names are bytes on POSIX: Python gives undecodable ones as surrogates, which UTF-8 cannot encode."""
+    source = project / "content" / "000" / "000007.md"
+    odd = Path(os.fsdecode(os.fsencode(project / "content") + b"/caf\xe9.md"))
+    text = re.sub(r'^webUrl: ".*"$', 'webUrl: "https://e.com/odd"', source.read_text(encoding="utf-8"), count=1, flags=re.M)
+    odd.write_text(text, encoding="utf-8")
+    first = _build(project)
+    assert first.parsed == COUNT + 1
+    assert _build(project).unchanged
+    _retitle(odd, "Edited headline (synthetic)")
+    assert _build(project).parsed == 1
