@@ -5,53 +5,34 @@ from __future__ import annotations
 import gc
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.corpus import write_corpus
 from digest import cache as cache_module
 from digest import content as content_module
 from digest import unchanged as unchanged_module
 from digest.pipeline import BuildOptions, BuildResult, build
-from tests.helpers import ROOT, tree_bytes
-
-COUNT = 150
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("corpus") / "content"
-    write_corpus(folder, COUNT)
-    return folder
+from tests.conftest import SYNTHETIC_COUNT as COUNT
+from tests.helpers import tree_bytes
 
 
-@pytest.fixture
-def project(tmp_path: Path, corpus: Path) -> Path:
-    """A private copy of the corpus and the theme, so tests may edit anything."""
-    shutil.copytree(corpus, tmp_path / "content")
-    shutil.copytree(ROOT / "templates", tmp_path / "templates")
-    shutil.copytree(ROOT / "static", tmp_path / "static")
-    return tmp_path
-
-
-def _build(project: Path, output: str = "_site", cache: str | None = ".cache", **options) -> BuildResult:
+def _build(synthetic_project: Path, output: str = "_site", cache: str | None = ".cache", **options) -> BuildResult:
     return build(BuildOptions(
-        content=project / "content",
-        output=project / output,
-        templates=project / "templates",
-        static=project / "static",
-        cache_dir=project / cache if cache else None,
+        content=synthetic_project / "content",
+        output=synthetic_project / output,
+        templates=synthetic_project / "templates",
+        static=synthetic_project / "static",
+        cache_dir=synthetic_project / cache if cache else None,
         **options,
     ))
 
 
-def _clean_build(project: Path) -> dict[str, bytes]:
+def _clean_build(synthetic_project: Path) -> dict[str, bytes]:
     """What a full build from scratch (no cache, empty output) makes of the same sources."""
-    _build(project, output="clean", cache=None)
-    return tree_bytes(project / "clean")
+    _build(synthetic_project, output="clean", cache=None)
+    return tree_bytes(synthetic_project / "clean")
 
 
 def _mtimes(folder: Path) -> dict[str, int]:
@@ -63,128 +44,128 @@ def _retitle(path: Path, title: str) -> None:
     path.write_text(re.sub(r'^title: ".*"$', f'title: "{title}"', text, count=1, flags=re.M), encoding="utf-8")
 
 
-def test_a_second_build_renders_and_writes_nothing(project: Path):
-    first = _build(project)
+def test_a_second_build_renders_and_writes_nothing(synthetic_project: Path):
+    first = _build(synthetic_project)
     assert first.rendered == first.pages > COUNT
-    before = _mtimes(project / "_site")
-    second = _build(project)
+    before = _mtimes(synthetic_project / "_site")
+    second = _build(synthetic_project)
     assert (second.rendered, second.parsed, second.stats.written, second.stats.removed) == (0, 0, 0, 0)
-    assert _mtimes(project / "_site") == before
+    assert _mtimes(synthetic_project / "_site") == before
 
 
-def test_editing_one_article_renders_only_its_pages_and_matches_a_clean_build(project: Path):
-    first = _build(project)
-    edited = project / "content" / "000" / "000100.md"
+def test_editing_one_article_renders_only_its_pages_and_matches_a_clean_build(synthetic_project: Path):
+    first = _build(synthetic_project)
+    edited = synthetic_project / "content" / "000" / "000100.md"
     _retitle(edited, "Edited headline (synthetic)")
-    second = _build(project)
+    second = _build(synthetic_project)
     assert second.parsed == 1
     assert 0 < second.rendered < first.pages // 4
-    site = tree_bytes(project / "_site")
-    assert site == _clean_build(project)
+    site = tree_bytes(synthetic_project / "_site")
+    assert site == _clean_build(synthetic_project)
     pages = [path for path, data in site.items() if b"Edited headline (synthetic)" in data]
     assert any(path.endswith("/edited-headline-synthetic/index.html") for path in pages)
     assert "index.html" in pages or any(path.startswith("topics/") for path in pages)  # the lists that show it
 
 
-def test_editing_an_excerpt_renders_exactly_the_pages_that_show_the_article(project: Path):
+def test_editing_an_excerpt_renders_exactly_the_pages_that_show_the_article(synthetic_project: Path):
     """Contexts hold references and counts, not whole topics or providers: a topic's other list
     pages, the archive indexes and the sources index do not depend on one article's text."""
-    _build(project)
-    edited = project / "content" / "000" / "000100.md"
+    _build(synthetic_project)
+    edited = synthetic_project / "content" / "000" / "000100.md"
     title = re.search(r'^title: "(.*)"$', edited.read_text(encoding="utf-8"), re.M).group(1)
-    before = tree_bytes(project / "_site")
+    before = tree_bytes(synthetic_project / "_site")
     [page] = [p for p, data in before.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
     link = f'href="/{page.removesuffix("index.html")}"'.encode()
     showing = {page} | {p for p, data in before.items() if p.endswith(".html") and link in data}
     text = edited.read_text(encoding="utf-8")
     edited.write_text(re.sub(r'^excerpt: ".*"$', 'excerpt: "An edited summary (synthetic)."', text, count=1, flags=re.M),
                       encoding="utf-8")
-    result = _build(project)
+    result = _build(synthetic_project)
     assert result.rendered == len(showing) < 20  # its page, its list pages, the sidebars that list it
-    assert tree_bytes(project / "_site") == _clean_build(project)
+    assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
 
 
-def test_deleting_an_article_removes_its_page(project: Path):
-    _build(project)
-    victim = project / "content" / "000" / "000042.md"
+def test_deleting_an_article_removes_its_page(synthetic_project: Path):
+    _build(synthetic_project)
+    victim = synthetic_project / "content" / "000" / "000042.md"
     title = re.search(r'^title: "(.*)"$', victim.read_text(encoding="utf-8"), re.M).group(1)
-    before = tree_bytes(project / "_site")
+    before = tree_bytes(synthetic_project / "_site")
     [page] = [p for p, data in before.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
     link = ("/" + page.removesuffix("index.html")).encode()
     victim.unlink()
-    result = _build(project)
-    site = tree_bytes(project / "_site")
+    result = _build(synthetic_project)
+    site = tree_bytes(synthetic_project / "_site")
     gone = set(before) - set(site)
     # the page, and the search index files whose content-hashed names changed with it
     assert {p for p in gone if not p.startswith("pagefind/")} == {page} and result.stats.removed == len(gone)
     assert page not in site and not any(link in data for data in site.values())
-    assert site == _clean_build(project)
+    assert site == _clean_build(synthetic_project)
 
 
-def test_a_template_change_renders_the_pages_that_use_it_and_no_others(project: Path):
-    first = _build(project)
-    article = project / "templates" / "article.html"
+def test_a_template_change_renders_the_pages_that_use_it_and_no_others(synthetic_project: Path):
+    first = _build(synthetic_project)
+    article = synthetic_project / "templates" / "article.html"
     article.write_text(article.read_text(encoding="utf-8").replace("</article>", "</article><!-- v2 -->", 1))
-    second = _build(project)
+    second = _build(synthetic_project)
     assert second.rendered == COUNT  # every article page, and no list page
-    assert tree_bytes(project / "_site") == _clean_build(project)
-    card = project / "templates" / "partials" / "card.html"  # printed with fragment(), not included
+    assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
+    card = synthetic_project / "templates" / "partials" / "card.html"  # printed with fragment(), not included
     card.write_text(card.read_text(encoding="utf-8").replace("</article>", "</article><!-- card v2 -->", 1))
-    with_cards = [path for path, data in tree_bytes(project / "_site").items() if b'<article class="card' in data]
-    assert _build(project).rendered == len(with_cards)  # the list pages, and no article page
-    site = tree_bytes(project / "_site")
-    assert site == _clean_build(project) and all(b"<!-- card v2 -->" in site[path] for path in with_cards)
-    base = project / "templates" / "base.html"
+    with_cards = [path for path, data in tree_bytes(synthetic_project / "_site").items() if b'<article class="card' in data]
+    assert _build(synthetic_project).rendered == len(with_cards)  # the list pages, and no article page
+    site = tree_bytes(synthetic_project / "_site")
+    assert site == _clean_build(synthetic_project) and all(b"<!-- card v2 -->" in site[path] for path in with_cards)
+    base = synthetic_project / "templates" / "base.html"
     base.write_text(base.read_text(encoding="utf-8").replace("</footer>", "<p>v3</p></footer>", 1))
-    assert _build(project).rendered == first.pages  # every page extends base.html
+    assert _build(synthetic_project).rendered == first.pages  # every page extends base.html
 
 
-def test_a_new_generator_version_invalidates_the_cache(project: Path, monkeypatch: pytest.MonkeyPatch):
-    first = _build(project)
+def test_a_new_generator_version_invalidates_the_cache(synthetic_project: Path, monkeypatch: pytest.MonkeyPatch):
+    first = _build(synthetic_project)
     monkeypatch.setattr(cache_module, "GENERATOR", "a-newer-release")
-    again = _build(project)
+    again = _build(synthetic_project)
     assert (again.rendered, again.parsed) == (first.pages, COUNT)
 
 
-def test_an_output_file_changed_by_hand_is_rendered_again(project: Path):
-    _build(project)
-    home = project / "_site" / "index.html"
+def test_an_output_file_changed_by_hand_is_rendered_again(synthetic_project: Path):
+    _build(synthetic_project)
+    home = synthetic_project / "_site" / "index.html"
     good = home.read_bytes()
     home.write_bytes(b"tampered")
-    result = _build(project)
+    result = _build(synthetic_project)
     assert result.rendered == 1 and home.read_bytes() == good
 
 
-def test_the_output_is_the_same_for_any_number_of_workers(project: Path):
-    _build(project, output="one", cache=None, jobs=1)
-    _build(project, output="two", cache=None, jobs=2)
-    assert tree_bytes(project / "one") == tree_bytes(project / "two")
+def test_the_output_is_the_same_for_any_number_of_workers(synthetic_project: Path):
+    _build(synthetic_project, output="one", cache=None, jobs=1)
+    _build(synthetic_project, output="two", cache=None, jobs=2)
+    assert tree_bytes(synthetic_project / "one") == tree_bytes(synthetic_project / "two")
 
 
-def test_with_nothing_changed_the_build_stops_early_and_still_reports_problems(project: Path):
-    (project / "content" / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
-    first = _build(project)
-    before = _mtimes(project / "_site")
-    second = _build(project)
+def test_with_nothing_changed_the_build_stops_early_and_still_reports_problems(synthetic_project: Path):
+    (synthetic_project / "content" / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
+    first = _build(synthetic_project)
+    before = _mtimes(synthetic_project / "_site")
+    second = _build(synthetic_project)
     assert second.unchanged and not first.unchanged
     assert second.problems == first.problems and second.errors  # the broken file is named again (exit status 1)
-    assert second.pages == first.pages and _mtimes(project / "_site") == before
+    assert second.pages == first.pages and _mtimes(synthetic_project / "_site") == before
 
 
 @pytest.mark.parametrize("change", ["content", "template", "static", "config", "output edited", "output deleted",
                                     "output added", "drafts option"])
-def test_any_changed_input_or_output_means_a_real_build(project: Path, change: str):
-    config = project / "site.yaml"
+def test_any_changed_input_or_output_means_a_real_build(synthetic_project: Path, change: str):
+    config = synthetic_project / "site.yaml"
     config.write_text("title: Synthetic digest\n", encoding="utf-8")
     options = {"config": config}
-    _build(project, **options)
-    site = project / "_site"
+    _build(synthetic_project, **options)
+    site = synthetic_project / "_site"
     if change == "content":
-        _retitle(project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
+        _retitle(synthetic_project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
     elif change == "template":
-        (project / "templates" / "404.html").write_text("{% extends 'base.html' %}", encoding="utf-8")
+        (synthetic_project / "templates" / "404.html").write_text("{% extends 'base.html' %}", encoding="utf-8")
     elif change == "static":
-        (project / "static" / "css" / "site.css").write_text("body{}", encoding="utf-8")
+        (synthetic_project / "static" / "css" / "site.css").write_text("body{}", encoding="utf-8")
     elif change == "config":
         config.write_text("title: Another title\n", encoding="utf-8")
     elif change == "output edited":
@@ -195,29 +176,29 @@ def test_any_changed_input_or_output_means_a_real_build(project: Path, change: s
         (site / "stray.html").write_text("left here by hand", encoding="utf-8")
     else:
         options["drafts"] = True
-    result = _build(project, **options)
+    result = _build(synthetic_project, **options)
     assert not result.unchanged
-    _build(project, output="clean", cache=None, **options)
-    assert tree_bytes(site) == tree_bytes(project / "clean")
+    _build(synthetic_project, output="clean", cache=None, **options)
+    assert tree_bytes(site) == tree_bytes(synthetic_project / "clean")
 
 
-def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(project: Path):
-    _build(project, jobs=2)
+def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(synthetic_project: Path):
+    _build(synthetic_project, jobs=2)
     assert gc.get_freeze_count() == 0  # a long-running `serve` must not keep every old build alive
 
 
-def _cache_files(project: Path) -> dict[str, int]:
-    return {p.relative_to(project / ".cache").as_posix(): p.stat().st_mtime_ns
-            for p in (project / ".cache").rglob("*") if p.is_file()}
+def _cache_files(synthetic_project: Path) -> dict[str, int]:
+    return {p.relative_to(synthetic_project / ".cache").as_posix(): p.stat().st_mtime_ns
+            for p in (synthetic_project / ".cache").rglob("*") if p.is_file()}
 
 
-def test_an_edit_rewrites_only_the_cache_files_it_changes(project: Path):
-    _build(project)
-    before = _cache_files(project)
+def test_an_edit_rewrites_only_the_cache_files_it_changes(synthetic_project: Path):
+    _build(synthetic_project)
+    before = _cache_files(synthetic_project)
     assert sum("/articles-" in name for name in before) > cache_module.SHARDS // 2  # the parsed articles, sharded
-    _retitle(project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
-    _build(project)
-    after = _cache_files(project)
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    _build(synthetic_project)
+    after = _cache_files(synthetic_project)
     rewritten = {name.split("/")[-1].split("-")[0] for name in after if after[name] != before.get(name)}
     # one shard of parsed articles, the page fingerprints and the no-change record
     assert sorted(rewritten) == ["articles", "last", "pages"]
@@ -225,10 +206,10 @@ def test_an_edit_rewrites_only_the_cache_files_it_changes(project: Path):
 
 
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "emptied", "garbage"])
-def test_a_damaged_cache_is_ignored(project: Path, damage: str):
-    _build(project)
-    _retitle(project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
-    for path in (project / ".cache").rglob("*"):
+def test_a_damaged_cache_is_ignored(synthetic_project: Path, damage: str):
+    _build(synthetic_project)
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    for path in (synthetic_project / ".cache").rglob("*"):
         if path.is_file():
             data = bytearray(path.read_bytes())
             if damage == "truncated":
@@ -240,16 +221,16 @@ def test_a_damaged_cache_is_ignored(project: Path, damage: str):
             else:
                 data = bytearray(b"\x80\x05garbage" * 100)
             path.write_bytes(bytes(data))
-    result = _build(project)
+    result = _build(synthetic_project)
     assert (result.parsed, result.rendered, result.unchanged) == (COUNT, result.pages, False)
-    assert tree_bytes(project / "_site") == _clean_build(project)
-    assert _build(project).unchanged  # and the cache works again
+    assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
+    assert _build(synthetic_project).unchanged  # and the cache works again
 
 
-def test_a_same_size_edit_with_the_old_mtime_is_seen(project: Path):
+def test_a_same_size_edit_with_the_old_mtime_is_seen(synthetic_project: Path):
     """``cp -p`` or an editor that restores the modification time: the change time still moves."""
-    _build(project)
-    edited = project / "content" / "000" / "000007.md"
+    _build(synthetic_project)
+    edited = synthetic_project / "content" / "000" / "000007.md"
     before = edited.stat()
     text = edited.read_text(encoding="utf-8")
     title = re.search(r'^title: "(.*)"$', text, re.M).group(1)
@@ -257,50 +238,50 @@ def test_a_same_size_edit_with_the_old_mtime_is_seen(project: Path):
     edited.write_text(text.replace(title, same_size, 1), encoding="utf-8")
     os.utime(edited, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert (edited.stat().st_size, edited.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
-    result = _build(project)
+    result = _build(synthetic_project)
     assert not result.unchanged and result.parsed == 1
-    site = tree_bytes(project / "_site")
-    assert site == _clean_build(project) and any(same_size.encode() in data for data in site.values())
+    site = tree_bytes(synthetic_project / "_site")
+    assert site == _clean_build(synthetic_project) and any(same_size.encode() in data for data in site.values())
 
 
-def test_files_changed_too_recently_for_their_stamp_are_compared_by_their_bytes(project: Path,
+def test_files_changed_too_recently_for_their_stamp_are_compared_by_their_bytes(synthetic_project: Path,
                                                                                monkeypatch: pytest.MonkeyPatch):
     """On a file system whose clock did not tick between two saves, the stamp stays the same: files
     changed in the last seconds are read, so even then an edit is seen."""
     frozen = time.time_ns()
     monkeypatch.setattr(content_module, "stamp", lambda stat: (stat.st_size, frozen, frozen, 0))
-    first = _build(project)
-    edited = project / "content" / "000" / "000007.md"
+    first = _build(synthetic_project)
+    edited = synthetic_project / "content" / "000" / "000007.md"
     text = edited.read_text(encoding="utf-8")
     title = re.search(r'^title: "(.*)"$', text, re.M).group(1)
     edited.write_text(text.replace(title, "Y" * len(title), 1), encoding="utf-8")
-    result = _build(project)
+    result = _build(synthetic_project)
     assert not result.unchanged and result.parsed == 1 and result.rendered < first.pages
-    assert tree_bytes(project / "_site") == _clean_build(project)
-    assert _build(project).unchanged  # compared by bytes again, and found the same
+    assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
+    assert _build(synthetic_project).unchanged  # compared by bytes again, and found the same
 
 
-def test_once_recent_files_settle_the_shortcut_stops_reading_them(project: Path, monkeypatch: pytest.MonkeyPatch):
-    first = _build(project)  # the files were just copied: their stamps cannot vouch for them yet
+def test_once_recent_files_settle_the_shortcut_stops_reading_them(synthetic_project: Path, monkeypatch: pytest.MonkeyPatch):
+    first = _build(synthetic_project)  # the files were just copied: their stamps cannot vouch for them yet
     later = time.time_ns() + 2 * content_module.SETTLE_NS
     monkeypatch.setattr(content_module, "time_ns", lambda: later)
-    assert _build(project).unchanged  # compared by their bytes, and recorded by their stamps
+    assert _build(synthetic_project).unchanged  # compared by their bytes, and recorded by their stamps
     monkeypatch.setattr(unchanged_module, "_hash", lambda path: pytest.fail(f"{path} was read"))
-    again = _build(project)
+    again = _build(synthetic_project)
     assert again.unchanged and again.problems == first.problems
-    _retitle(project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
+    _retitle(synthetic_project / "content" / "000" / "000007.md", "Changed on disk (synthetic)")
     monkeypatch.undo()
-    assert not _build(project).unchanged
+    assert not _build(synthetic_project).unchanged
 
 
-def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(project: Path):
+def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(synthetic_project: Path):
     """File names are bytes on POSIX: Python gives undecodable ones as surrogates, which UTF-8 cannot encode."""
-    source = project / "content" / "000" / "000007.md"
-    odd = Path(os.fsdecode(os.fsencode(project / "content") + b"/caf\xe9.md"))
+    source = synthetic_project / "content" / "000" / "000007.md"
+    odd = Path(os.fsdecode(os.fsencode(synthetic_project / "content") + b"/caf\xe9.md"))
     text = re.sub(r'^webUrl: ".*"$', 'webUrl: "https://e.com/odd"', source.read_text(encoding="utf-8"), count=1, flags=re.M)
     odd.write_text(text, encoding="utf-8")
-    first = _build(project)
+    first = _build(synthetic_project)
     assert first.parsed == COUNT + 1
-    assert _build(project).unchanged
+    assert _build(synthetic_project).unchanged
     _retitle(odd, "Edited headline (synthetic)")
-    assert _build(project).parsed == 1
+    assert _build(synthetic_project).parsed == 1
