@@ -31,6 +31,17 @@ class Served:
         except urllib.error.HTTPError as exc:
             return exc.code, ""
 
+    def said_until(self, predicate: Callable[[str], bool]) -> list[str]:
+        """The server's lines, read until one satisfies ``predicate`` or WAIT seconds pass."""
+        said: list[str] = []
+        deadline = time.monotonic() + WAIT
+        while not any(predicate(line) for line in said) and time.monotonic() < deadline:
+            try:
+                said.append(self.lines.get(timeout=1))
+            except queue.Empty:
+                pass
+        return said
+
     def wait_for(self, path: str, predicate: Callable[[str], bool]) -> str:
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
@@ -161,6 +172,25 @@ def test_a_browser_tab_reloads_by_itself_after_a_save(served: Served, tmp_path: 
             browser.close()
 
 
+def test_an_open_article_tab_shows_a_body_edit_by_itself(served: Served, tmp_path: Path):
+    """The fast-render path: the tab reloads when the edited page is shown, before the full rebuild."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    article = re.search(r'href="(/2024/05/01/[^"]+/)"', served.get("/")[1]).group(1)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(served.url + article.lstrip("/"))
+            page.wait_for_function("() => window.LiveReload !== undefined", timeout=WAIT * 1000)
+            _edit(tmp_path / "project" / "content" / "story0.md", "Body text.", "Body text, fixed in the tab.")
+            page.wait_for_function("() => document.body.innerText.includes('fixed in the tab')", timeout=WAIT * 1000)
+        finally:
+            browser.close()
+    said = served.said_until(lambda line: "1 page shown first" in line)
+    assert any("1 page shown first" in line for line in said), "".join(said)
+
+
 def test_the_search_index_catches_up_after_the_reload(served: Served, tmp_path: Path):
     preview = tmp_path / "project" / ".cache" / "preview"
     assert any(page["meta"]["title"] == "Original story 2" for page in search_fragments(preview))
@@ -184,13 +214,7 @@ def test_an_article_edit_is_shown_first_then_the_whole_site_is_built(served: Ser
     article = re.search(r'href="(/2024/05/01/[^"]+/)"', served.get("/")[1]).group(1)
     _edit(project / "content" / "story0.md", "Body text.", "Body text, revised on the spot.")
     served.wait_for(article, lambda body: "revised on the spot" in body)
-    said = []
-    deadline = time.monotonic() + WAIT
-    while not any("pages rendered" in line for line in said) and time.monotonic() < deadline:
-        try:
-            said.append(served.lines.get(timeout=1))
-        except queue.Empty:
-            pass
+    said = served.said_until(lambda line: "pages rendered" in line)
     shown = [i for i, line in enumerate(said) if re.search(r"content changed \(.*story0\.md\): 1 page shown first", line)]
     built = [i for i, line in enumerate(said) if "pages rendered" in line]
     assert shown and built and shown[0] < built[0], "".join(said)
