@@ -24,7 +24,6 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -182,7 +181,6 @@ class Preview:
         self.shown: dict[str, bytes] = {}  # fast-rendered pages by absolute path, served until the build ends
         self.building = False
         self.waiting: tuple[str, set[Path]] | None = None  # saves that came during a build
-        self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preview-build")
 
     @property
     def live_script(self) -> bytes:
@@ -209,17 +207,27 @@ class Preview:
             print(f"{what}: {len(fast)} page{'s' if len(fast) > 1 else ''} shown first ({ms:.0f} ms); building the rest",
                   flush=True)
         self.building = True
-        build = self._builder.submit(attempt, self.options)
-        IOLoop.current().add_future(build, lambda done: self._built(what, started, bool(fast), done))
+        loop = IOLoop.current()
+
+        def build() -> None:
+            try:
+                outcome = attempt(self.options)
+            except Exception as exc:  # a bug must not stop the preview: say it, keep serving the last good pages
+                outcome = None, [f"error: {type(exc).__name__}: {exc}"]
+            loop.add_callback(self._built, what, started, bool(fast), outcome)
+
+        # A daemon thread: Ctrl-C stops the server at once, as it did a build on the loop; the writer
+        # leaves the preview as a killed build does (the next start finishes or discards the staging).
+        threading.Thread(target=build, name="preview-build", daemon=True).start()
         return bool(fast)
 
-    def _built(self, what: str, started: float, shown: bool, done: Future[tuple[BuildResult | None, list[str]]]) -> None:
+    def _built(self, what: str, started: float, shown: bool, outcome: tuple[BuildResult | None, list[str]]) -> None:
         """Back on the loop: report the background build, reload the tabs if it changed anything
         they may show, and build the saves that came meanwhile."""
         self.building = False
         self.shown = {}
         errors = self.errors
-        result, lines = done.result()
+        result, lines = outcome
         print(self._finish(what, started, result, lines), flush=True)
         stats = result.stats if result else None
         if not shown or self.errors != errors or (stats is not None and (stats.written or stats.removed)):

@@ -225,3 +225,29 @@ def test_an_article_edit_is_shown_first_then_the_whole_site_is_built(served: Ser
     preview = pages(project / ".cache" / "preview")
     assert run_build("build", "--base-url", served.url, "--output", "clean", cwd=project).returncode == 0
     assert pages(project / "clean") == preview
+
+
+def test_ctrl_c_stops_the_server_even_during_a_rebuild(tmp_path: Path):
+    import signal
+
+    project = _project(tmp_path)
+    process = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--jobs", "1"],
+                               cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a terminal
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()  # type: ignore[union-attr]
+    served = Served(process, "", lines)
+    try:
+        assert any("serving the preview" in line for line in served.said_until(lambda line: "serving the preview" in line))
+        _edit(project / "content" / "story1.md", "Body text.", "Body text, stopped midway.")
+        served.said_until(lambda line: "building the rest" in line)  # fast render is done; the rebuild runs
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=WAIT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    said = "".join(served.said_until(lambda line: "stopped" in line))
+    assert "stopped" in said and "Traceback" not in said, said
+    # Whatever the rebuild had done, the next build of the same project is complete and clean.
+    assert run_build("build", cwd=project).returncode == 0
+
