@@ -53,9 +53,10 @@ def render_edited(warm: Warm, content: Path, changed: Iterable[Path]) -> dict[st
     root = content.resolve()
     pages = []
     for path in sorted(set(changed)):
-        if _irrelevant(warm, root, path):
+        source = _source(root, path)
+        if _irrelevant(warm, source, path):
             continue
-        page = _replanned(warm, root, path)
+        page = _replanned(warm, source, path)
         if page is None:
             return {}
         pages.append(page)
@@ -64,11 +65,10 @@ def render_edited(warm: Warm, content: Path, changed: Iterable[Path]) -> dict[st
     return {page.output_path: warm.renderer.render(page) for page in pages}
 
 
-def _irrelevant(warm: Warm, root: Path, path: Path) -> bool:
+def _irrelevant(warm: Warm, source: str | None, path: Path) -> bool:
     """A path in the content folder that the loader never reads: a folder, a file of another kind,
     or one that came and went (an editor's or ``sed -i``'s temporary file). A deleted article is
-    relevant (a removal), and so is anything outside the folder (a template, the config)."""
-    source = _source(root, path)
+    relevant (a removal), and so is anything outside the folder (``source`` None: a template, the config)."""
     if source is None:
         return False
     if path.is_dir() or (path.is_file() and not path.name.lower().endswith(ARTICLE_SUFFIXES)):
@@ -82,9 +82,8 @@ def _source(root: Path, path: Path) -> str | None:
     return resolved.relative_to(root).as_posix() if resolved.is_relative_to(root) and not path.is_symlink() else None
 
 
-def _replanned(warm: Warm, root: Path, path: Path) -> Page | None:
+def _replanned(warm: Warm, source: str | None, path: Path) -> Page | None:
     """The edited article's page, or None when the edit is not one this shortcut may show."""
-    source = _source(root, path)
     page = warm.articles.get(source) if source else None
     if page is None:
         return None

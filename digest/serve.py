@@ -193,7 +193,7 @@ class Preview:
 
     def changed(self, what: str, paths: set[Path]) -> bool:
         """A batch of saves, on the server's loop: re-render an edited article's page at once, then
-        build everything in the background. True when the tabs should reload now (fast render wrote)."""
+        build everything in the background. True when the tabs should reload now (a page was fast-rendered)."""
         if self.building:
             earlier = self.waiting[1] if self.waiting else set()
             self.waiting = (what, earlier | paths)

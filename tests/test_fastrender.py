@@ -89,3 +89,12 @@ def test_an_editors_temporary_files_do_not_stop_it_but_a_deleted_article_does(sy
     other = sorted((synthetic_project / "content").rglob("*.md"))[8]
     other.unlink()
     assert render_edited(warm, synthetic_project / "content", [article, other]) == {}
+
+
+def test_a_hostile_edit_is_escaped_in_the_page_shown_first(synthetic_project: Path):
+    warm = _warm(synthetic_project)
+    article = _article(synthetic_project)
+    _edit(article, 'excerpt: "', 'excerpt: "<script>alert(1)</script><img src=x onerror=alert(2)> ')
+    [page] = render_edited(warm, synthetic_project / "content", [article]).values()
+    assert b"<script>alert(1)" not in page and b"<img src=x" not in page
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in page
