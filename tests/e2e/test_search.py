@@ -11,14 +11,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from digest import search
 from digest.pipeline import BuildOptions, build
+from tests.e2e.conftest import chromium
 from tests.e2e.test_cli import make_project
 from tests.helpers import SECURED, run_build, search_fragments, tree_bytes, write_article
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DRAFT_WORD = "Zanzibarquux"  # appears only in a draft's title
 ANIMALS = ("Aardvark", "Badger", "Capybara", "Dormouse", "Echidna", "Ferret", "Gibbon", "Hedgehog",
            "Ibex", "Jackal", "Kinkajou", "Lemming")  # one a title: a word only that story has
@@ -57,15 +57,11 @@ def serving(root: Path) -> Iterator[str]:
 @contextmanager
 def search_browser(root: Path) -> Iterator[tuple[str, Browser, Page, list[str]]]:
     """``root`` served, headless Chromium, and a page that records Content-Security-Policy violations."""
-    with serving(root) as origin, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            blocked: list[str] = []
-            page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
-            yield origin, browser, page, blocked
-        finally:
-            browser.close()
+    with serving(root) as origin, chromium() as browser:
+        page = browser.new_page()
+        blocked: list[str] = []
+        page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
+        yield origin, browser, page, blocked
 
 
 def test_index_holds_published_articles_only(searchable: Path):

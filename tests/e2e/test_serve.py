@@ -14,7 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page
 
+from tests.e2e.conftest import chromium
 from tests.helpers import ROOT, article_text, run_build, search_fragments, tree_bytes
 
 WAIT = 60  # seconds allowed for a rebuild to show; generous because CI machines are shared
@@ -155,38 +157,36 @@ def test_a_port_in_use_moves_to_the_next_free_one(tmp_path: Path):
             process.wait(timeout=30)
 
 
+def _live_tab(browser: Browser, url: str) -> Page:
+    """A tab on ``url`` once its live-reload client has connected."""
+    page = browser.new_page()
+    page.goto(url)
+    page.wait_for_function("() => window.LiveReload !== undefined", timeout=WAIT * 1000)
+    return page
+
+
+def _wait_for_text(page: Page, text: str) -> None:
+    """Wait until the tab shows ``text``. The body is briefly missing while the tab reloads,
+    so the check must not read it then."""
+    page.wait_for_function("text => document.body !== null && document.body.innerText.includes(text)",
+                           arg=text, timeout=WAIT * 1000)
+
+
 def test_a_browser_tab_reloads_by_itself_after_a_save(served: Served, tmp_path: Path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            page.goto(served.url)
-            page.wait_for_function("() => window.LiveReload !== undefined", timeout=WAIT * 1000)
-            assert "Original story 2" in page.content()
-            _edit(tmp_path / "project" / "content" / "story2.md", "Original story 2", "Story 2, edited live")
-            page.wait_for_function("() => document.body.innerText.includes('Story 2, edited live')",
-                                   timeout=WAIT * 1000)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = _live_tab(browser, served.url)
+        assert "Original story 2" in page.content()
+        _edit(tmp_path / "project" / "content" / "story2.md", "Original story 2", "Story 2, edited live")
+        _wait_for_text(page, "Story 2, edited live")
 
 
 def test_an_open_article_tab_shows_a_body_edit_by_itself(served: Served, tmp_path: Path):
     """The fast-render path: the tab reloads when the edited page is shown, before the full rebuild."""
-    playwright = pytest.importorskip("playwright.sync_api")
     article = re.search(r'href="(/2024/05/01/[^"]+/)"', served.get("/")[1]).group(1)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium",
-                                    args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page()
-            page.goto(served.url + article.lstrip("/"))
-            page.wait_for_function("() => window.LiveReload !== undefined", timeout=WAIT * 1000)
-            _edit(tmp_path / "project" / "content" / "story0.md", "Body text.", "Body text, fixed in the tab.")
-            page.wait_for_function("() => document.body.innerText.includes('fixed in the tab')", timeout=WAIT * 1000)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = _live_tab(browser, served.url + article.lstrip("/"))
+        _edit(tmp_path / "project" / "content" / "story0.md", "Body text.", "Body text, fixed in the tab.")
+        _wait_for_text(page, "fixed in the tab")
     said = served.said_until(lambda line: "1 page shown first" in line)
     assert any("1 page shown first" in line for line in said), "".join(said)
 
