@@ -98,7 +98,8 @@ def build(options: BuildOptions) -> BuildResult:
     pages = plan_pages(site)
     badge_css = badges.stylesheet(config.providers)
     assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
-    renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache)
+    renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache,
+                        cache_dir=options.cache_dir)
     skip_writing = not options.write or (options.strict and result.errors)
     # With the inputs of the last build, the output is not what it left (or it would have stopped
     # above): the writer sees what is there rather than trusting its record.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from digest.assets import load_assets
 from digest.config import Config
 from digest.model import Image, Provider, Story
 from digest.pages import plan_pages
+from digest import render
 from digest.render import Renderer
 from digest.site import build_site
 from tests.helpers import ROOT
@@ -78,11 +80,11 @@ def test_human_date_is_locale_independent():
     assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
 
 
-def _renderer_with(tmp_path, templates: dict[str, str]) -> Renderer:
+def _renderer_with(tmp_path, templates: dict[str, str], cache_dir=None) -> Renderer:
     for name, text in templates.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
-    return Renderer(tmp_path, Config(), load_assets(ROOT / "static"))
+    return Renderer(tmp_path, Config(), load_assets(ROOT / "static"), cache_dir=cache_dir)
 
 
 def test_a_fragment_is_rendered_once_per_distinct_call_and_escaped(tmp_path):
@@ -118,3 +120,66 @@ def test_a_template_depends_on_the_fragments_it_prints(tmp_path):
     after = {name: renderer.template_digest(name) for name in ("a.html", "d.html", "e.html")}
     assert before["a.html"] != after["a.html"] and before["d.html"] != after["d.html"]
     assert before["e.html"] == after["e.html"]
+
+
+def _compiles(monkeypatch) -> list[str]:
+    """The names of the templates Jinja compiles from source from now on (not loaded from a bytecode cache)."""
+    compiled: list[str] = []
+    compile_ = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return compile_(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    return compiled
+
+
+def test_the_template_cache_spares_the_next_build_compiling_and_parsing(tmp_path, monkeypatch):
+    templates = {"a.html": "{% include 'b.html' %}!", "b.html": "{{ page_url }}"}
+    cache = tmp_path / "cache"
+    page = plan_pages(build_site((art(1),), Config()))[0]
+    first = _renderer_with(tmp_path / "t", templates, cache)
+    digest = first.template_digest("a.html")
+    first.compile(["a.html"])
+    compiled = _compiles(monkeypatch)
+    parsed: list[str] = []
+    monkeypatch.setattr(jinja2.Environment, "parse", lambda self, source, name=None, filename=None: parsed.append(name))
+    second = _renderer_with(tmp_path / "t", {}, cache)
+    assert second.template_digest("a.html") == digest
+    assert second.render(dataclasses.replace(page, template="a.html")) == b"/!"
+    assert compiled == [] and parsed == []
+
+
+def test_an_edited_template_is_compiled_again_despite_the_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    page = dataclasses.replace(plan_pages(build_site((art(1),), Config()))[0], template="a.html")
+    before = _renderer_with(tmp_path / "t", {"a.html": "one {% include 'b.html' %}", "b.html": "x"}, cache)
+    assert before.render(page) == b"one x"
+    digest = before.template_digest("a.html")
+    after = _renderer_with(tmp_path / "t", {"b.html": "y"}, cache)  # same length, same name
+    assert after.render(page) == b"one y"
+    assert after.template_digest("a.html") != digest
+
+
+def test_a_damaged_template_cache_is_ignored(tmp_path):
+    cache = tmp_path / "cache"
+    page = dataclasses.replace(plan_pages(build_site((art(1),), Config()))[0], template="a.html")
+    templates = {"a.html": "{% include 'b.html' %}", "b.html": "ok"}
+    first = _renderer_with(tmp_path / "t", templates, cache)
+    assert first.render(page) == b"ok" and first.template_digest("a.html")
+    files = [path for path in (cache / "templates").rglob("*") if path.is_file()]
+    assert len(files) == 3  # two compiled templates and the references
+    for path in files:
+        path.write_bytes(path.read_bytes()[:30] + b"\x80garbage")
+    renderer = _renderer_with(tmp_path / "t", {}, cache)
+    assert renderer.render(page) == b"ok" and renderer.template_digest("a.html")
+
+
+def test_another_generator_s_template_cache_is_removed(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    stale = cache / "templates" / "an-older-generator"
+    stale.mkdir(parents=True)
+    (stale / "references").write_bytes(b"old")
+    _renderer_with(tmp_path / "t", {"a.html": "a"}, cache).template_digest("a.html")
+    assert [path.name for path in (cache / "templates").iterdir()] == [render.GENERATOR]
