@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
 from .content import collector_paused
-from .search import plan_shards
+from .search import Shard, plan_shards
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Topic, TopicRef
 
@@ -196,12 +196,13 @@ def plan_pages(site: Site) -> list[Page]:
     }, updated=site.posts[0].published if site.posts else None))
     pages += _archive_pages(archive, config, common, locate, feeds)
     if config.search:
+        shards = plan_shards([(page.context["post"].article.web_url, page) for page in pages if page.context.get("searchable")])
         pages.append(Page(url_for("search"), "search.html", {
             **common,
             "title": "Search",
             "description": f"Search the stories of {config.title}.",
-            "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in
-                                    plan_shards([page for page in pages if page.context.get("searchable")])),
+            "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in shards),
+            "search_shards": shards,  # what the build indexes (see search_shards): the page and the index agree
             "current_topic": None,
             "sharing": Sharing("website", feeds=feeds),
         }, updated=site.posts[0].published if site.posts else None))
@@ -214,6 +215,13 @@ def plan_pages(site: Site) -> list[Page]:
         "sharing": Sharing("website", feeds=feeds),
     }, indexed=False))
     return pages
+
+
+def search_shards(pages: Sequence[Page]) -> tuple[Shard, ...]:
+    """The shards of the search index as the plan's search page lists them (none when the site has
+    no search): planned once, so the build indexes exactly the bundles the page loads."""
+    search = url_for("search")
+    return next((page.context["search_shards"] for page in reversed(pages) if page.url == search), ())
 
 
 _NAVIGATION = ("nav_topics", "nav_archive")  # what every page's context holds besides its own values

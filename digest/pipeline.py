@@ -19,10 +19,10 @@ from .fastrender import Warm
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir, recover
 from .incremental import default_jobs, render_pages
-from .pages import plan_pages
+from .pages import plan_pages, search_shards
 from .pictures import load_catalog
 from .render import Renderer
-from .search import SEARCH_BUNDLE, SearchUpdate, deferred_update, find_pagefind, plan_shards, resolve, update_index
+from .search import SEARCH_BUNDLE, SearchUpdate, deferred_update, find_pagefind, resolve, update_index
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from . import unchanged
@@ -114,7 +114,7 @@ def build(options: BuildOptions) -> BuildResult:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
             if pagefind:
-                shards = plan_shards([page for page in pages if page.context.get("searchable")])
+                shards = search_shards(pages)
                 if options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
                     result.stale_search = deferred_update(pagefind, writer, shards)
                 else:

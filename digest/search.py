@@ -6,10 +6,13 @@ published articles alone, so list pages, drafts and everything else stay out of 
 ``secured`` never reaches any page). The binary comes from the ``pagefind[bin]`` package; when
 it is missing the site is built without search and the build says so (a warning, exit 0).
 
-Each published article belongs to one shard, chosen by a hash of its URL among a number of shards
-that depends only on the number of articles, in powers of two (:func:`shard_count`): shards are
-the same size, an article never moves between them unless that number doubles or halves, and one
-Pagefind run over 600 articles costs 0.2 s and 35 MiB where one over 10,000 costs 5.6 s and 580 MiB.
+Each published article belongs to one shard, chosen by a hash of its ``webUrl`` (the original
+story's address: its identity, which no edit of the article file changes without making it another
+article) among a number of shards that depends only on the number of articles, in powers of two
+(:func:`shard_count`): shards are the same size, an article never moves between them unless that
+number doubles or halves, and one Pagefind run over 600 articles costs 0.2 s and 35 MiB where one over
+10,000 costs 5.6 s and 580 MiB. Not the page URL: it holds a slug of the title, so a retitled article
+would leave one shard for another and both would be indexed again.
 Every shard is a Pagefind bundle of its own under ``pagefind/<count>-<index>/``; the first holds
 the search engine too (``pagefind.js``, its worker and WebAssembly) and the search page merges the
 others into it in the browser (Pagefind's ``mergeIndex``).
@@ -127,21 +130,23 @@ def shard_count(articles: int) -> int:
     return count
 
 
-def plan_shards(pages: Sequence[Page]) -> tuple[Shard, ...]:
-    """The shards of the searchable article ``pages``; a shard no article hashes to is left out."""
-    count = shard_count(len(pages))
+def plan_shards(articles: Sequence[tuple[str, Page]]) -> tuple[Shard, ...]:
+    """The shards of the searchable articles, each given as its ``webUrl`` and its page; a shard no
+    article hashes to is left out."""
+    count = shard_count(len(articles))
     members: dict[str, list[Page]] = {}
-    for page in pages:
-        members.setdefault(shard_name(page.url, count), []).append(page)
+    for web_url, page in articles:
+        members.setdefault(shard_name(web_url, count), []).append(page)
     return tuple(
         Shard(name, tuple(page.output_path for page in sorted(members[name], key=lambda p: p.url)), primary=position == 0)
         for position, name in enumerate(sorted(members))
     )
 
 
-def shard_name(url: str, count: int) -> str:
-    """The shard of the article at ``url`` among ``count``: a hash of the URL, so it never depends on other articles."""
-    return f"{count}-{int.from_bytes(hashlib.sha256(url.encode()).digest()[:8], 'big') % count:02d}"
+def shard_name(web_url: str, count: int) -> str:
+    """The shard of the article whose ``webUrl`` is ``web_url`` among ``count``: a hash of it, so it
+    never depends on other articles, nor on the article's title (which its page URL does)."""
+    return f"{count}-{int.from_bytes(hashlib.sha256(web_url.encode()).digest()[:8], 'big') % count:02d}"
 
 
 def indexed_part(page: bytes | None) -> bytes | None:
@@ -178,7 +183,9 @@ def stale_shards(shards: Sequence[Shard], output: Path, source: Callable[[str], 
     as the shard has now, holds the engine exactly when the shard is the first, and every page
     written this build (``source(path)`` is not the output's own file) has the same indexed part
     as its previous version. A page that is new to the shard has no indexed previous version, so
-    with the count equal, no page can have left it either. Only the pages that changed are read.
+    with the count equal, no page can have left it either; that includes an article whose URL
+    changed (a new title) and that stays in its shard: its page at the new URL is new. Only the
+    pages that changed are read.
     """
     stale = set()
     for shard in shards:

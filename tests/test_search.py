@@ -52,10 +52,20 @@ def _article_page(site: Path, source: Path) -> str:
     return page
 
 
+def _shards(site: Path) -> list[search.Shard]:
+    """The shards of ``site``'s search index, with the pages each one indexed, as the build planned them."""
+    return [search.Shard(folder.name, tuple(sorted(f["url"].lstrip("/") + "index.html" for f in search_fragments(site, folder.name))),
+                         primary=(folder / search.ENGINE).is_file())
+            for folder in sorted((site / "pagefind").iterdir())]
+
+
 def _membership(site: Path) -> dict[str, str]:
-    """The shard each article page of ``site`` belongs to, by its output path."""
-    pages = [Page("/" + p.parent.relative_to(site).as_posix() + "/", "article.html", {}) for p in site.glob("*/*/*/*/index.html")]
-    return {page: shard.name for shard in search.plan_shards(pages) for page in shard.pages}
+    """The shard each article page of ``site`` is indexed in, by its output path."""
+    return {page: shard.name for shard in _shards(site) for page in shard.pages}
+
+
+def _web_url(source: Path) -> str:
+    return re.search(r'^webUrl: "(.*)"$', source.read_text(encoding="utf-8"), re.M).group(1)
 
 
 def _reword(path: Path, field: str, text: str) -> None:
@@ -68,11 +78,15 @@ def test_shard_count_doubles_in_coarse_steps_up_to_a_limit():
     assert counts == [1, 1, 1, 2, 2, 4, 16, 64, 64]
 
 
-def test_an_article_keeps_its_shard_when_others_come_and_go():
-    pages = [Page(f"/2024/05/01/story-{n}/", "article.html", {}) for n in range(3000)]
+def test_an_article_keeps_its_shard_when_others_come_and_go_or_its_url_changes():
+    pages = [(f"https://example.com/news/{n}", Page(f"/2024/05/01/story-{n}/", "article.html", {})) for n in range(3000)]
     before = {page: shard.name for shard in search.plan_shards(pages) for page in shard.pages}
     after = {page: shard.name for shard in search.plan_shards(pages[:2500]) for page in shard.pages}
     assert len(set(before.values())) == 4 and all(after[page] == before[page] for page in after)
+    # New titles, so new slugs: every article stays in the shard of its webUrl.
+    retitled = [(web_url, Page(page.url.replace("story-", "retitled-story-"), "article.html", {})) for web_url, page in pages]
+    moved = {page.replace("retitled-story-", "story-"): shard.name for shard in search.plan_shards(retitled) for page in shard.pages}
+    assert moved == before
     shards = search.plan_shards(pages)
     assert [shard.primary for shard in shards] == [True, False, False, False]
     assert all(list(shard.pages) == sorted(shard.pages) for shard in shards)
@@ -138,32 +152,48 @@ def test_deleting_drafting_and_adding_articles_keep_the_index_equal_to_a_clean_b
     assert tree_bytes(site) == _clean_build(project)
 
 
-def test_a_new_title_in_neighbours_sidebars_does_not_make_their_shards_stale(project: Path):
-    """A retitled article moves to a new URL (its old and new shards are indexed again) and shows its
-    new title in the related sidebars of other articles: their pages change, their shards do not."""
+def test_a_new_title_reindexes_the_articles_shard_alone_though_its_url_and_neighbours_sidebars_change(project: Path):
+    """A retitled article moves to a new URL but stays in the shard of its webUrl, which is indexed
+    again for the new URL; it shows its new title in the related sidebars of other articles: their
+    pages change, their shards do not."""
     _build(project)
     site = project / "_site"
     edited = project / "content" / "000" / "000011.md"
     old_page = _article_page(site, edited)
-    before, inodes = tree_bytes(site), _shard_inodes(site)
+    before, inodes, old_membership = tree_bytes(site), _shard_inodes(site), _membership(site)
     _reword(edited, "title", "Lighthouse keepers vote to stay (synthetic)")
     _build(project)
     after, membership = tree_bytes(site), _membership(site)
     new_page = _article_page(site, edited)
-    moved = {search.shard_name("/" + page.removesuffix("index.html"), 4) for page in (old_page, new_page)}
+    shard = search.shard_name(_web_url(edited), 4)
+    assert new_page != old_page and old_membership[old_page] == membership[new_page] == shard
+    assert old_page not in membership  # the index has the article at its new URL only
     neighbours = {membership[p] for p in after if p in membership and p != new_page and before.get(p) != after[p]}
-    assert neighbours - moved  # sidebars changed in shards the article is not in...
+    assert neighbours - {shard}  # sidebars changed in shards the article is not in...
     current = _shard_inodes(site)
-    assert {name for name in inodes if current.get(name) != inodes[name]} <= moved  # ...and those were kept
+    assert [name for name in inodes if current.get(name) != inodes[name]] == [shard]  # ...and only its own was indexed
     assert tree_bytes(site) == _clean_build(project)
+
+
+def test_a_page_that_moves_to_another_url_in_its_shard_makes_the_shard_stale(project: Path, tmp_path: Path):
+    """The same article, the same indexed bytes and the same number of pages, at a new URL: the
+    shard's index holds the old URL, so the shard is stale."""
+    _build(project)
+    site = project / "_site"
+    shards = _shards(site)
+    version = json.loads((site / "pagefind" / shards[0].name / "pagefind-entry.json").read_bytes())["version"]
+    moving, staged = shards[1].pages[0], tmp_path / "staged"
+    moved = moving.replace("/index.html", "-moved/index.html")
+    (staged / moved).parent.mkdir(parents=True)
+    (staged / moved).write_bytes((site / moving).read_bytes())
+    shards[1] = search.Shard(shards[1].name, tuple(sorted({*shards[1].pages[1:], moved})), primary=False)
+    assert search.stale_shards(shards, site, lambda path: staged / path if path == moved else site / path, version) == {shards[1].name}
 
 
 def test_a_new_pagefind_version_reindexes_every_shard(project: Path):
     _build(project)
     site = project / "_site"
-    pages = [Page("/" + p.parent.relative_to(site).as_posix() + "/", "article.html", {})
-             for p in site.glob("*/*/*/*/index.html")]
-    shards = search.plan_shards(pages)
+    shards = _shards(site)
     version = json.loads((site / "pagefind" / "4-00" / "pagefind-entry.json").read_bytes())["version"]
     assert search.stale_shards(shards, site, lambda path: site / path, version) == frozenset()
     assert search.stale_shards(shards, site, lambda path: site / path, "0.0.1") == {s.name for s in shards}
