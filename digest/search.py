@@ -7,12 +7,12 @@ published articles alone, so list pages, drafts and everything else stay out of 
 it is missing the site is built without search and the build says so (a warning, exit 0).
 
 Each published article belongs to one shard, chosen by a hash of its ``webUrl`` (the original
-story's address: its identity, which no edit of the article file changes without making it another
-article) among a number of shards that depends only on the number of articles, in powers of two
-(:func:`shard_count`): shards are the same size, an article never moves between them unless that
-number doubles or halves, and one Pagefind run over 600 articles costs 0.2 s and 35 MiB where one over
-10,000 costs 5.6 s and 580 MiB. Not the page URL: it holds a slug of the title, so a retitled article
-would leave one shard for another and both would be indexed again.
+story's address: its identity, which editing its title, text or date leaves alone) among a number
+of shards that depends only on the number of articles, in powers of two (:func:`shard_count`):
+shards are the same size, an article never moves between them unless that number doubles or
+halves, and one Pagefind run over 600 articles costs 0.2 s and 35 MiB where one over 10,000 costs
+5.6 s and 580 MiB. Not the page URL: it holds the day and a slug of the title, so a retitled
+article would leave one shard for another and both would be indexed again.
 Every shard is a Pagefind bundle of its own under ``pagefind/<count>-<index>/``; the first holds
 the search engine too (``pagefind.js``, its worker and WebAssembly) and the search page merges the
 others into it in the browser (Pagefind's ``mergeIndex``).
