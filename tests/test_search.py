@@ -104,6 +104,22 @@ def test_the_related_sidebar_is_not_part_of_what_is_indexed():
     assert search.indexed_part(themed) == themed  # a theme without the sidebar: all of it counts
 
 
+def test_pagefind_indexes_the_same_without_the_sidebar(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """The sidebar is left out of what Pagefind reads (it reads less): the theme's sidebar holds
+    nothing Pagefind indexes, so every shard's files are what the whole pages give."""
+    _build(project, cache=None)
+    site = project / "_site"
+    shards = _shards(site)
+    assert all(b'class="related"' in (site / path).read_bytes() for shard in shards for path in shard.pages)
+    binary = search.find_pagefind()
+    trimmed = [search.index_shard(binary, shard, lambda path: site / path) for shard in shards]
+    monkeypatch.setattr(search, "indexed_part", lambda page: page)  # hand over the whole pages
+    whole = [search.index_shard(binary, shard, lambda path: site / path) for shard in shards]
+    assert trimmed == whole
+    assert [dict(files) for files in whole] == [{rel: (site / shard.folder / rel).read_bytes() for rel, _ in files}
+                                                for shard, files in zip(shards, whole)]
+
+
 def test_the_index_is_split_into_shards_and_only_the_first_holds_the_engine(project: Path):
     _build(project)
     site = project / "_site"
