@@ -1,6 +1,6 @@
 """Persistent build cache under ``.cache/``: what the last build parsed and wrote, so the next does less.
 
-Two tables, both safe to lose (deleting ``.cache/`` only makes the next build a full one):
+Three tables, all safe to lose (deleting ``.cache/`` only makes the next build a full one):
 
 * parsed articles, keyed by the file's path, with the hash of its bytes and its stamp, so an
   unchanged file is neither parsed nor even read again; saved in 64 shards by path, so a build
@@ -9,7 +9,9 @@ Two tables, both safe to lose (deleting ``.cache/`` only makes the next build a 
   context, the templates it uses, the config, the generator) plus the size and mtime the file
   had when written, so a page is rendered again only when one of those changed and a file
   someone touched in the output folder is never trusted; saved (with ``marshal``: plain tuples)
-  only when one changed.
+  only when one changed;
+* the related-story matching of the last site model (``similar.Memo``, plain tuples as well),
+  so the next one computes again only the answers an edit can affect.
 
 Each cache file carries the generator and key it is valid for and a checksum of its contents:
 one from another version, truncated or corrupt is ignored. The whole cache is invalidated by a
@@ -37,6 +39,7 @@ from typing import Any
 from markupsafe import Markup
 
 from . import __version__
+from .similar import Memo
 from .content import Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles, read_source
 from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
 
@@ -212,9 +215,11 @@ class BuildCache:
     parsed: dict[str, ParsedFile] = field(default_factory=dict)
     # output path -> (fingerprint, size, mtime_ns): the page's fingerprint and the file it was written to
     outputs: dict[str, tuple[bytes, int, int]] = field(default_factory=dict)
+    related: Memo | None = None  # the last site model's related-story matching (Site.related_memo)
     reparsed: int = 0  # files parsed (not taken from the cache) in this build
     _dirty: set[int] = field(default_factory=set, repr=False)  # shards of ``parsed`` that changed
     _saved_outputs: dict[str, tuple[bytes, int, int]] | None = field(default=None, repr=False)
+    _saved_related: Memo | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, cache_dir: Path | None, content: Path, output: Path, parse_key: str) -> BuildCache:
@@ -231,6 +236,7 @@ class BuildCache:
                 if isinstance(entries, dict):
                     cache.parsed.update(entries)
             outputs = _load(cache.folder / "pages", parse_key, marshal.loads)
+            cache.related = cache._saved_related = Memo.from_plain(_load(cache.folder / "related", parse_key, marshal.loads))
         if isinstance(outputs, dict):
             cache.outputs = cache._saved_outputs = outputs
         return cache
@@ -308,7 +314,7 @@ class BuildCache:
 
     def save(self) -> None:
         """Write what changed: the shards of parsed articles with a new, changed or dropped file,
-        and the page fingerprints unless they are all as they were. Each file is written
+        and the page fingerprints and the related-story matching unless they are as they were. Each file is written
         atomically: a build killed while saving leaves each as it was (or none), never half of one."""
         if self.folder is None:
             return
@@ -328,6 +334,9 @@ class BuildCache:
         if self.outputs != self._saved_outputs:
             write_blob(self.folder / "pages", self.key, marshal.dumps(self.outputs))
             self._saved_outputs = self.outputs
+        if self.related is not None and self.related != self._saved_related:
+            write_blob(self.folder / "related", self.key, marshal.dumps(self.related.to_plain()))
+            self._saved_related = self.related
 
 
 _MAGIC = b"digest build cache\n"

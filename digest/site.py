@@ -136,6 +136,8 @@ class Site:
     providers: tuple[ProviderPage, ...]
     related: dict[str, tuple[RelatedLink, ...]] = field(repr=False)  # by post web_url
     warnings: tuple[Problem, ...] = ()
+    # the related-story matching, for the next build's build_site(previous=...) (the build cache keeps it)
+    related_memo: similar.Memo | None = field(default=None, repr=False, compare=False)
 
 
 def newest_first(post: Post) -> tuple[float, str, str]:
@@ -229,11 +231,11 @@ def _similar_entry(post: Post, tokens: frozenset[str]) -> similar.Entry:
     return similar.Entry(post.article.web_url, tokens, frozenset(t.slug for t in post.topics), post.published.timestamp())
 
 
-def _related_links(
-    post: Post, post_links: dict[str, RelatedLink], index: similar.SimilarityIndex, entry: similar.Entry, limit: int,
-    badge: Callable[[Provider | None], ProviderRef | None],
-) -> tuple[RelatedLink, ...]:
-    """The article's own related stories first, then the most similar listed articles up to ``limit``.
+def _own_links(
+    post: Post, post_links: dict[str, RelatedLink], limit: int, badge: Callable[[Provider | None], ProviderRef | None],
+) -> tuple[tuple[RelatedLink, ...], frozenset[str]]:
+    """The article's own related stories, up to ``limit``, and the URLs the similar articles that
+    fill the rest of its sidebar must not repeat (its own and theirs).
 
     ``post_links`` holds one link per post, shared by every sidebar that lists it: the renderer
     prints a shared entry once (see ``Renderer.fragment``) and the page fingerprints hash it once.
@@ -248,9 +250,7 @@ def _related_links(
         if story.web_url:
             seen.add(story.web_url)
         links.append(post_links.get(story.web_url or "") or _story_link(story, badge(story.provider)))
-    for key in index.nearest(entry, limit - len(links), exclude=frozenset(seen)):
-        links.append(post_links[key])
-    return tuple(links)
+    return tuple(links), frozenset(seen)
 
 
 def _post_link(target: Post) -> RelatedLink:
@@ -304,8 +304,11 @@ def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
 
 
 @collector_paused()
-def build_site(articles: tuple[Article, ...], config: Config) -> Site:
+def build_site(articles: tuple[Article, ...], config: Config, previous: similar.Memo | None = None) -> Site:
     """Assemble the site model from the loaded articles.
+
+    ``previous`` is the last build's ``Site.related_memo``: related-story matching then reuses what no
+    change can have affected (see ``similar.nearest_all``); the site is the same with or without it.
 
     Without the cyclic collector (see ``content.collector_paused``): the model is a million
     objects that all live on, and each pass of the collector would walk them and the articles
@@ -357,13 +360,14 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
     )
     by_url = {post.article.web_url: post for post in posts}
     entries = {p.article.web_url: _similar_entry(p, tokens[p.article.web_url]) for p in posts}
-    index = similar.SimilarityIndex(entries[p.article.web_url] for p in listed)
     post_links = {url: _post_link(post) for url, post in by_url.items()}
     badge = functools.partial(_story_provider, refs=provider_refs, overrides=overrides)
-    related = {
-        url: _related_links(post, post_links, index, entries[url], config.related_count, badge)
-        for url, post in by_url.items()
-    }
+    limit = config.related_count
+    own = {url: _own_links(post, post_links, limit, badge) for url, post in by_url.items()}
+    nearest, memo = similar.nearest_all(
+        entries, [p.article.web_url for p in listed],
+        {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous)
+    related = {url: links + tuple(post_links[key] for key in nearest[url]) for url, (links, _) in own.items()}
     ranked = sorted(listed, key=lambda p: (-scores[p.article.web_url],) + newest_first(p))
     return Site(
         config=config,
@@ -374,4 +378,5 @@ def build_site(articles: tuple[Article, ...], config: Config) -> Site:
         providers=tuple(providers),
         related=related,
         warnings=tuple(warnings),
+        related_memo=memo,
     )
