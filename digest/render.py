@@ -61,6 +61,7 @@ class Renderer:
         self.env.globals.update(link=self.link, asset=self.asset, config=config, picture=self.pictures.picture,
                                 fragment=self.fragment, stylesheets=self.stylesheets())
         self._digests: dict[str, bytes] = {}
+        self._closures: dict[str, dict[str, str]] = {}  # see _dependencies
         self._fragments: dict[tuple[Any, ...], tuple[Markup, dict[str, Any]]] = {}
 
     def fragment(self, name: str, **values: Any) -> Markup:
@@ -124,33 +125,42 @@ class Renderer:
         """
         if name not in self._digests:
             digest = hashlib.blake2b(digest_size=16)
-            for dependency in sorted(self._closure(name)):
-                digest.update(f"{dependency}\0{self._source(dependency)[0]}\0".encode())
+            for dependency, source in sorted(self._dependencies(name).items()):
+                digest.update(f"{dependency}\0{source}\0".encode())
             self._digests[name] = digest.digest()
+            if self._cache:
+                self._cache.save()  # once per template, with what its closure parsed
         return self._digests[name]
 
     def compile(self, names: Iterable[str]) -> None:
         """Compile these templates and every template they use now, before render workers are
         forked: they then share the compiled code instead of each compiling it again."""
         for name in set(names):
-            for dependency in self._closure(name):
+            for dependency in self._dependencies(name):
                 self.env.get_template(dependency)
 
-    def _closure(self, name: str) -> set[str]:
-        found, todo = set(), [name]
+    def _dependencies(self, name: str) -> dict[str, str]:
+        """A template and every template it uses, with their sources; worked out once per template."""
+        if name not in self._closures:
+            self._closures[name] = self._closure(name)
+        return self._closures[name]
+
+    def _closure(self, name: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        todo = [name]
         while todo:
             current = todo.pop()
             if current in found:
                 continue
-            found.add(current)
             source, filename = self._source(current)
+            found[current] = source
             referenced = self._cache.references(current, source) if self._cache else None
             if referenced is None:
                 referenced = tuple(_referenced_templates(self.env.parse(source, current, filename)))
                 if self._cache:
                     self._cache.remember(current, source, referenced)
             if None in referenced:
-                return set(self.env.list_templates())
+                return {template: self._source(template)[0] for template in self.env.list_templates()}
             todo.extend(referenced)
         return found
 
@@ -193,6 +203,7 @@ class TemplateCache:
         self.bytecode = _CheckedBytecodeCache(folder)
         self._path = folder / "references"
         self._references = _load_references(self._path)
+        self._unsaved = False
 
     @classmethod
     def open(cls, cache_dir: Path) -> TemplateCache | None:
@@ -212,10 +223,17 @@ class TemplateCache:
 
     def remember(self, name: str, source: str, referenced: tuple[str | None, ...]) -> None:
         self._references[_template_key(name, source)] = referenced
+        self._unsaved = True
+
+    def save(self) -> None:
+        """Write the dependencies when some were parsed since the last save."""
+        if not self._unsaved:
+            return
         try:
             write_blob(self._path, "", marshal.dumps(self._references))
         except OSError:
             pass  # a read-only cache folder costs the parsing again next time, nothing else
+        self._unsaved = False
 
 
 def _template_key(name: str, source: str) -> bytes:
