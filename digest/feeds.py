@@ -1,16 +1,17 @@
 """Feeds and crawler files: Atom 1.0, JSON Feed 1.1, sitemap.xml, the Google News sitemap, robots.txt.
 
-The pipeline writes what :func:`feed_files` returns next to the rendered pages. XML is built
-with ``xml.etree`` and JSON with ``json``, never by pasting strings, so a title holding ``<``
-or ``&`` cannot break a feed reader. Every date comes from content (the newest story), never
-from the clock, so the same content always gives byte-identical files.
+The pipeline writes what :func:`feed_files` returns next to the rendered pages. JSON is made
+by ``json``; XML is printed by :func:`_element`, which escapes every text and attribute value
+through :func:`_escape` (and drops the characters XML 1.0 forbids), so a title holding ``<`` or
+``&`` cannot break a feed reader. It prints what ``xml.etree`` did, without building a tree
+first: at 10,000 articles that took a tenth of a second a build. Every date comes from content
+(the newest story), never from the clock, so the same content always gives byte-identical files.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +24,6 @@ ATOM = "http://www.w3.org/2005/Atom"
 MEDIA = "http://search.yahoo.com/mrss/"
 SITEMAP = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS = "http://www.google.com/schemas/sitemap-news/0.9"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 NEWS_WINDOW = timedelta(hours=48)  # Google News lists articles of the last two days
 NEWS_MAX_URLS = 1000  # and at most 1,000 of them per sitemap
@@ -31,9 +31,13 @@ EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)  # "updated" of a feed with no 
 
 # Characters XML 1.0 forbids. content.py already drops them; a feed must stay parseable regardless.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What _escape turns into character references in a text and in an attribute value (quoted with ").
+_TEXT = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
+# Attribute values also escape the quote, and line breaks and tabs, which a parser would otherwise normalise to spaces.
+_ATTRIBUTE = (*_TEXT, ('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;"))
 
 
-@collector_paused()  # like build_site: the element trees are large and free of cycles
+@collector_paused()  # like build_site: some fifty thousand short-lived strings and lists, no cycle
 def feed_files(site: Site, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
     """Every feed and crawler file of the site as (output path, bytes), in a fixed order."""
     config = site.config
@@ -56,36 +60,38 @@ def feed_files(site: Site, pages: Iterable[Page]) -> list[tuple[str, bytes]]:
 
 def atom_feed(config: Config, title: str, subtitle: str, home: str, self_url: str, posts: Sequence[Post]) -> bytes:
     """An Atom 1.0 feed of the newest ``feed_size`` posts; ``home`` and ``self_url`` are site-relative."""
-    entries = posts[: config.feed_size]
-    feed = ET.Element("feed", {"xmlns": ATOM, "xmlns:media": MEDIA, XML_LANG: config.language})
-    _add(feed, "id", absolute_url(config.base_url, self_url))
-    _add(feed, "title", title)
-    _add(feed, "subtitle", subtitle)
-    _add(feed, "updated", _time(entries[0].published if entries else EMPTY_UPDATED))
-    _add(feed, "link", rel="self", type="application/atom+xml", href=absolute_url(config.base_url, self_url))
-    _add(feed, "link", rel="alternate", type="text/html", href=absolute_url(config.base_url, home))
-    _add(feed, "generator", "news-digest")
-    for post in entries:
+    shown = posts[: config.feed_size]
+    entries = []
+    for post in shown:
         article = post.article
         page = absolute_url(config.base_url, url_for(post))
-        entry = _add(feed, "entry")
-        _add(entry, "id", page)
-        _add(entry, "title", article.title)
-        _add(entry, "link", rel="alternate", type="text/html", href=page)
-        _add(entry, "link", rel="related", type="text/html", href=article.web_url)
-        _add(entry, "published", _time(article.published))
-        _add(entry, "updated", _time(article.published))
-        author = _add(entry, "author")
-        _add(author, "name", post.provider.name)
-        _add(author, "uri", f"https://{post.provider.domain}/")
-        for topic in post.topics:
-            _add(entry, "category", term=topic.slug, label=topic.name)
+        author = [_element("name", post.provider.name), _element("uri", f"https://{post.provider.domain}/")]
+        children = [
+            _element("id", page),
+            _element("title", article.title),
+            _element("link", rel="alternate", type="text/html", href=page),
+            _element("link", rel="related", type="text/html", href=article.web_url),
+            _element("published", _time(article.published)),
+            _element("updated", _time(article.published)),
+            _element("author", author, 2),
+        ]
+        children += [_element("category", term=topic.slug, label=topic.name) for topic in post.topics]
         if article.excerpt:
-            _add(entry, "summary", article.excerpt, type="text")
+            children.append(_element("summary", article.excerpt, type="text"))
         if article.image:
             size = {"width": str(article.image.width), "height": str(article.image.height)} if article.image.width and article.image.height else {}
-            _add(entry, "media:content", url=article.image.url, medium="image", **size)
-    return _xml(feed)
+            children.append(_element("media:content", url=article.image.url, medium="image", **size))
+        entries.append(_element("entry", children, 1))
+    head = [
+        _element("id", absolute_url(config.base_url, self_url)),
+        _element("title", title),
+        _element("subtitle", subtitle),
+        _element("updated", _time(shown[0].published if shown else EMPTY_UPDATED)),
+        _element("link", rel="self", type="application/atom+xml", href=absolute_url(config.base_url, self_url)),
+        _element("link", rel="alternate", type="text/html", href=absolute_url(config.base_url, home)),
+        _element("generator", "news-digest"),
+    ]
+    return _xml(_element("feed", head + entries, 0, **{"xmlns": ATOM, "xmlns:media": MEDIA, "xml:lang": config.language}))
 
 
 def json_feed(config: Config, posts: Sequence[Post]) -> bytes:
@@ -124,32 +130,29 @@ def json_feed(config: Config, posts: Sequence[Post]) -> bytes:
 
 def sitemap(config: Config, pages: Iterable[Page]) -> bytes:
     """Every indexed HTML page with the date of the newest story it shows as ``lastmod``."""
-    urlset = ET.Element("urlset", xmlns=SITEMAP)
+    # One row per page, printed directly (the layout _element gives): a sitemap has a row for
+    # every page of the site, and this takes half the time of three _element calls a row.
+    # The URL is escaped; base_url is absolute, so it is never empty; a date needs no escaping.
+    urls = []
     for page in pages:
-        if not page.indexed:
-            continue
-        url = _add(urlset, "url")
-        _add(url, "loc", absolute_url(config.base_url, page.url))
-        if page.updated:
-            _add(url, "lastmod", _time(page.updated))
-    return _xml(urlset)
+        if page.indexed:
+            lastmod = f"\n    <lastmod>{_time(page.updated)}</lastmod>" if page.updated else ""
+            urls.append(f"<url>\n    <loc>{_escape(absolute_url(config.base_url, page.url))}</loc>{lastmod}\n  </url>")
+    return _xml(_element("urlset", urls, 0, xmlns=SITEMAP))
 
 
 def news_sitemap(config: Config, posts: Sequence[Post]) -> bytes:
     """Google News sitemap: the articles of the 48 hours before the newest one (newest first)."""
-    urlset = ET.Element("urlset", {"xmlns": SITEMAP, "xmlns:news": NEWS})
     cutoff = posts[0].published - NEWS_WINDOW if posts else None
     recent = [post for post in posts if cutoff and post.published >= cutoff][:NEWS_MAX_URLS]
+    publication = _element("news:publication", [_element("news:name", config.title),
+                                                _element("news:language", news_language(config.language))], 3)
+    urls = []
     for post in recent:
-        url = _add(urlset, "url")
-        _add(url, "loc", absolute_url(config.base_url, url_for(post)))
-        news = _add(url, "news:news")
-        publication = _add(news, "news:publication")
-        _add(publication, "news:name", config.title)
-        _add(publication, "news:language", news_language(config.language))
-        _add(news, "news:publication_date", _time(post.published))
-        _add(news, "news:title", post.title)
-    return _xml(urlset)
+        news = [publication, _element("news:publication_date", _time(post.published)), _element("news:title", post.title)]
+        urls.append(_element("url", [_element("loc", absolute_url(config.base_url, url_for(post))),
+                                     _element("news:news", news, 2)], 1))
+    return _xml(_element("urlset", urls, 0, **{"xmlns": SITEMAP, "xmlns:news": NEWS}))
 
 
 def news_language(language: str) -> str:
@@ -172,12 +175,34 @@ def robots_txt(config: Config) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
-    """A child element; text and attribute values lose any character XML cannot carry."""
-    element = ET.SubElement(parent, tag, {key: _NOT_XML.sub("", value) for key, value in attributes.items()})
-    if text is not None:
-        element.text = _NOT_XML.sub("", text)
-    return element
+def _element(tag: str, content: str | list[str] | None = None, depth: int = 0, **attributes: str) -> str:
+    """One element printed as XML text, indented two spaces a level (``depth``: the element's own).
+
+    ``content`` is the element's text or its children, printed one level deeper; with neither
+    (or an empty text) it closes itself. Every text and attribute value goes through
+    :func:`_escape` here, so no caller can forget it. Tags and attribute names are this
+    module's constants, never content. The layout is the one ``xml.etree``'s ``indent`` and
+    ``tostring`` print, byte for byte (the tests compare the two).
+    """
+    start = tag
+    for name, value in attributes.items():
+        start += f' {name}="{_escape(value, _ATTRIBUTE)}"'
+    if isinstance(content, list):
+        if content:
+            indent = "\n" + "  " * (depth + 1)
+            return f"<{start}>{indent}{indent.join(content)}\n{'  ' * depth}</{tag}>"
+    elif content and (text := _escape(content)):
+        return f"<{start}>{text}</{tag}>"
+    return f"<{start} />"
+
+
+def _escape(value: str, replacements: tuple[tuple[str, str], ...] = _TEXT) -> str:
+    """``value`` without the characters XML cannot carry, with markup characters as references."""
+    value = _NOT_XML.sub("", value)
+    for char, reference in replacements:
+        if char in value:
+            value = value.replace(char, reference)
+    return value
 
 
 def _time(moment: datetime) -> str:
@@ -185,12 +210,7 @@ def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _xml(root: ET.Element) -> bytes:
-    """The document, indented; namespaces are declared as plain attributes on the root, so the
-    prefixes are the conventional ones (``media:``, ``news:``) without touching global ET state.
-
-    Serialised to text and encoded once: ``encoding="utf-8"`` would pass each of the sitemap's
-    hundred thousand pieces through an encoder, and UTF-8 can encode every character ``_add`` keeps.
-    """
-    ET.indent(root)
-    return f"<?xml version='1.0' encoding='utf-8'?>\n{ET.tostring(root, encoding='unicode')}\n".encode("utf-8")
+def _xml(root: str) -> bytes:
+    """The document: the XML declaration, the root element and a final line break, in UTF-8
+    (which can encode every character :func:`_escape` keeps)."""
+    return f"<?xml version='1.0' encoding='utf-8'?>\n{root}\n".encode("utf-8")

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from digest.config import Config
 from digest.content import load_articles
-from digest.feeds import atom_feed, news_language
+from digest.feeds import _element, atom_feed, news_language
 from digest.site import build_site
 from tests.helpers import ROOT, write_article
 from tests.test_site import art
@@ -154,6 +156,37 @@ def test_hostile_text_cannot_break_the_xml():
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.entries[0].title == 'A </title><script>alert(1)</script> & "quotes"  end'
     assert feed.entries[0].summary == "]]> <!-- x"
+
+
+def legal_xml(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot carry."""
+    return "".join(c for c in text if c in "\t\n\r" or " " <= c <= "\ud7ff" or "\ue000" <= c <= "\ufffd" or c >= "\U00010000")
+
+
+XML_SPECIALS = '&<>"\'\t\n\r\x00\x0b\x1f\ud800\udfff\ufffe\uffff]]>;#'
+hostile_text = st.text(st.one_of(st.characters(), st.sampled_from(XML_SPECIALS)))
+
+
+@given(text=hostile_text, value=hostile_text)
+@example(text=XML_SPECIALS + " é \U0001f600", value=XML_SPECIALS + " é \U0001f600")
+@example(text="\x00", value="")  # nothing left to print: both close the element by itself
+def test_the_xml_writer_prints_what_elementtree_prints_and_reads_back(text: str, value: str):
+    """The feeds were printed with xml.etree (indent + tostring): the writer that replaced it prints
+    the same bytes, whatever the text and attribute values hold, and a parser reads the values back."""
+    root = ET.Element("feed", {"xmlns": "urn:x", "{http://www.w3.org/XML/1998/namespace}lang": legal_xml(value)})
+    entry = ET.SubElement(root, "entry")
+    ET.SubElement(entry, "title").text = legal_xml(text)
+    ET.SubElement(entry, "link", rel="related", href=legal_xml(value))
+    ET.SubElement(root, "empty")
+    ET.indent(root)
+    printed = _element("feed", [
+        _element("entry", [_element("title", text), _element("link", rel="related", href=value)], 1),
+        _element("empty"),
+    ], **{"xmlns": "urn:x", "xml:lang": value})
+    assert printed == ET.tostring(root, encoding="unicode")
+    parsed = ET.fromstring(printed)
+    assert parsed.find("{urn:x}entry/{urn:x}link").get("href") == legal_xml(value)
+    assert (parsed.find("{urn:x}entry/{urn:x}title").text or "") == legal_xml(text).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def test_an_empty_site_still_has_valid_feeds(site_builder, tmp_path: Path):
