@@ -130,11 +130,13 @@ class Pictures:
         Worked out from the site model, not from the rendered pages, so it stays right
         whichever pages a build renders.
         """
-        if self.variants_dir is None:
-            return []
+        if self.variants_dir is None or not self.catalog:
+            return []  # no cached copy to publish: no `images` run yet, or `remote` mode
+        # A link to one of our posts shows that post's image, which site.posts already counts:
+        # only links to other sites' stories can add one (at 10,000 posts, 50,000 links less to walk).
         items: list[Post | RelatedLink] = list(site.posts)
         for links in site.related.values():
-            items.extend(links)
+            items.extend(link for link in links if link.post is None)
         names = set()
         for item in items:
             chosen = self._choose(_describe(item)[1])

@@ -178,6 +178,7 @@ def test_build_serves_local_variants_with_srcset_and_rebuild_does_no_image_work(
     assert thumb["src"].startswith("/digest/images/") and thumb["sizes"] == "88px"
     assert thumb["loading"] == "lazy" and thumb["decoding"] == "async"
     assert thumb["alt"] == "Image for: Diagram elsewhere"
+    assert (out / thumb["src"].removeprefix("/digest/")).is_file()  # another site's story: its copy is published too
     # The failed thumbnails (slow, sneaky) show only the placeholder panel: no hotlink to a known-bad URL.
     assert len(doc.imgs) == 2 and html.count('class="media media--thumb placeholder') == 3
 
