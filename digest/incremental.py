@@ -12,14 +12,17 @@ import gc
 import os
 from collections.abc import Sequence
 from contextlib import closing
+from itertools import chain
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from .cache import BuildCache, Fingerprinter
 from .output import SiteWriter
-from .meta import Sharing
-from .pages import Page
+from .model import Image
+from .meta import ArticleGraph, ArticleSharing, CollectionGraph, Sharing
+from .pages import Page, Pagination
 from .render import Renderer
-from .site import Card
+from .site import Card, PostLink
 from .workers import fork_map
 
 PARALLEL_MIN = 64  # fewer pages than this render faster in-process than a pool starts
@@ -58,39 +61,52 @@ _KEPT, _WRITTEN, _UNCHANGED = 0, 1, 2  # what became of a page: carried over, or
 def _render_pages(
     pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int
 ) -> RenderStats:
-    # Objects made for one page (the page, its sharing tags, its cards) are hashed within it: a
+    # Objects made for one page (the page, its sharing tags, its cards), small values (dates,
+    # images) and links that only name a post are hashed within the value that holds them: a
     # digest of their own, kept for other pages, would only cost a nested pickling each.
-    fingerprint = Fingerprinter(inline=(Page, Sharing, Card))
+    fingerprint = Fingerprinter(inline=(Page, Sharing, ArticleSharing, ArticleGraph, CollectionGraph, Pagination, Card,
+                                        PostLink, date, datetime, Image))
     cache.seed(fingerprint)
     inputs = fingerprint(*renderer.inputs())
     templates = {name: renderer.template_digest(name) for name in sorted({page.template for page in pages})}
 
+    prints: list[bytes] = [b""] * len(pages)
+    todo: Sequence[int] = range(len(pages))
+    carried: list[int] = []  # pages found unchanged before any worker starts
+    if writer is not None and _mostly_recorded(pages, cache):
+        # Most pages will be carried over (an edit): hashing them all here costs less than the
+        # workers would, since each would hash most of the model again, and only the pages that
+        # changed are then handed out.
+        todo = []
+        for index, page in enumerate(pages):
+            prints[index] = print_ = fingerprint(inputs, templates[page.template], page)
+            (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
+
     def build(index: int) -> tuple[bytes, int]:
         """One page's fingerprint, and whether it was carried over or rendered (and staged).
 
-        Runs in a worker when there are several: fingerprinting is a large part of a build too,
-        and only a fingerprint and a flag go back to the parent, never the page's bytes.
+        Runs in a worker when there are several: on a first build or after a template edit,
+        fingerprinting is a large part of the work too, and only a fingerprint and a flag go back
+        to the parent, never the page's bytes.
         """
         page = pages[index]
         if writer is None:  # `check`: nothing to compare with or to record
             renderer.render(page)
             return b"", _UNCHANGED
-        print_ = fingerprint(inputs, templates[page.template], page)
+        print_ = prints[index] or fingerprint(inputs, templates[page.template], page)
         if cache.current(page.output_path, print_, writer.output):
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
 
     # Few pages are done faster in-process than workers start; the output is the same either way.
-    parallel = jobs > 1 and len(pages) >= PARALLEL_MIN
+    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
     if parallel:
         renderer.compile(templates)  # once here, not once per worker
-    indexes = range(len(pages))
-    results = fork_map(build, indexes, jobs) if parallel else ((index, build(index)) for index in indexes)
-    prints: list[bytes] = [b""] * len(pages)
+    results = fork_map(build, todo, jobs) if parallel else ((index, build(index)) for index in todo)
     rendered = 0
     kept = set()
     with closing(results):  # closed at once on an error, so no worker goes on writing
-        for index, (prints[index], outcome) in results:
+        for index, (prints[index], outcome) in chain(((index, (prints[index], _KEPT)) for index in carried), results):
             rendered += outcome != _KEPT
             if writer and outcome == _KEPT:
                 kept.add(pages[index].output_path)
@@ -99,3 +115,10 @@ def _render_pages(
                 writer.record(pages[index].output_path, outcome == _WRITTEN)
     fingerprints = {page.output_path: print_ for page, print_ in zip(pages, prints)}
     return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))
+
+
+def _mostly_recorded(pages: Sequence[Page], cache: BuildCache) -> bool:
+    """Whether the last build recorded at least half of these pages, so that most are likely to be
+    carried over: what decides where the fingerprints are worked out (see _render_pages)."""
+    recorded = cache.outputs
+    return 2 * sum(page.output_path in recorded for page in pages) >= len(pages)

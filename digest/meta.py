@@ -23,6 +23,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 from markupsafe import Markup
 
@@ -110,14 +111,12 @@ class WebsiteGraph:
                 f'"description": {_text(self.description)}, "inLanguage": {_text(self.language)}}}',)
 
 
-@dataclass(frozen=True)
-class Sharing:
-    og_type: str  # "website" or "article"
-    image: Image | None = None
-    published: datetime | None = None
-    section: str | None = None
-    feeds: tuple[FeedLink, ...] = ()
-    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None = None
+class _Tags:
+    """What the tags derive alike from both kinds of sharing metadata."""
+
+    __slots__ = ()
+    image: Image | None
+    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None
 
     @property
     def twitter_card(self) -> str:
@@ -129,6 +128,42 @@ class Sharing:
         return json_ld(*self.graph.nodes()) if self.graph else None
 
 
+@dataclass(frozen=True)
+class Sharing(_Tags):
+    og_type: str  # "website" or "article"
+    image: Image | None = None
+    published: datetime | None = None
+    section: str | None = None
+    feeds: tuple[FeedLink, ...] = ()
+    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSharing(_Tags):
+    """An article page's sharing metadata: og:type=article, and its section, time and lead image.
+
+    Everything but the feeds is read from the graph's post when the page is rendered, so the plan
+    keeps (and a page fingerprint hashes) a reference to the post, not copies of its image and date.
+    """
+
+    graph: ArticleGraph
+    feeds: tuple[FeedLink, ...]
+    og_type: ClassVar[str] = "article"
+
+    @property
+    def image(self) -> Image | None:
+        return self.graph.post.article.image
+
+    @property
+    def published(self) -> datetime:
+        return self.graph.post.article.published
+
+    @property
+    def section(self) -> str | None:
+        topics = self.graph.post.topics
+        return topics[0].name if topics else None
+
+
 def json_ld(*nodes: str) -> Markup:
     """One JSON-LD graph of nodes (JSON objects as text), safe to print verbatim inside
     ``<script type="application/ld+json">``."""
@@ -137,22 +172,13 @@ def json_ld(*nodes: str) -> Markup:
                   .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """An article page: og:type=article, and its section, time and lead image."""
-    article = post.article
+def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> ArticleSharing:
     url = locate(post)
     trail = [(config.title, locate("home"))]
     if post.topics:
         trail.append((post.topics[0].name, locate(post.topics[0])))
-    trail.append((article.title, url))
-    return Sharing(
-        og_type="article",
-        image=article.image,
-        published=article.published,
-        section=post.topics[0].name if post.topics else None,
-        feeds=feeds,
-        graph=ArticleGraph(post, url, tuple(trail), config),
-    )
+    trail.append((post.article.title, url))
+    return ArticleSharing(ArticleGraph(post, url, tuple(trail), config), feeds)
 
 
 def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: Sequence[Post], first_position: int, page: int,

@@ -17,7 +17,7 @@ from pathlib import Path
 from .imagecache import Entry, ImageCache, Variant
 from .model import Image
 from .pages import image_url
-from .site import Post, ProviderRef, RelatedLink, Site
+from .site import Post, PostLink, ProviderRef, RelatedLink, Site
 
 _MIME = {"avif": "image/avif", "webp": "image/webp"}
 
@@ -165,7 +165,7 @@ class Pictures:
 
 def _describe(item: Post | RelatedLink) -> tuple[str, tuple[Image, ...], ProviderRef]:
     """Title, candidate images and the provider (for the placeholder) of a post or a related link."""
-    if isinstance(item, RelatedLink) and item.post is not None:
+    if isinstance(item, PostLink):
         item = item.post
     if isinstance(item, Post):
         return item.title, item.article.images, item.provider

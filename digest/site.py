@@ -14,12 +14,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import ClassVar
 
 from . import clusters, similar
 from .badges import colour_class
 from .config import PALETTE_SIZE, Config, ProviderOverride
 from .content import Problem, collector_paused
-from .model import Article, Image, Provider, Story
+from .model import Article, Image, Provider
 from .ranking import is_listed, story_score
 from .tokens import title_tokens
 
@@ -94,15 +95,46 @@ class Post:
 
 
 @dataclass(frozen=True, slots=True)
-class RelatedLink:
-    """A sidebar entry: our own post when we have the story, otherwise the original URL."""
+class PostLink:
+    """A sidebar entry for a story we have: our own post, which everything it shows comes from.
+
+    It holds the post alone, so a page fingerprint hashes a reference to the post (hashed once per
+    build) rather than a copy of its title, date and image for every sidebar that lists it.
+    """
+
+    post: Post
+    url: ClassVar[None] = None  # links go to the post's page
+
+    @property
+    def title(self) -> str:
+        return self.post.article.title
+
+    @property
+    def provider(self) -> ProviderRef:
+        return self.post.provider
+
+    @property
+    def published(self) -> datetime:
+        return self.post.article.published
+
+    @property
+    def image(self) -> Image | None:
+        return self.post.article.image
+
+
+@dataclass(frozen=True, slots=True)
+class StoryLink:
+    """A sidebar entry for a story we do not have: the original URL, when it has a safe one."""
 
     title: str
     url: str | None
-    post: Post | None
     provider: ProviderRef | None  # with site.yaml's overrides, like every badge
     published: datetime | None
     image: Image | None
+    post: ClassVar[None] = None
+
+
+RelatedLink = PostLink | StoryLink  # what templates print: both answer title, url, post, provider, published, image
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +264,7 @@ def _similar_entry(post: Post, tokens: frozenset[str]) -> similar.Entry:
 
 
 def _own_links(
-    post: Post, post_links: dict[str, RelatedLink], limit: int, badge: Callable[[Provider | None], ProviderRef | None],
+    post: Post, post_links: dict[str, PostLink], limit: int, badge: Callable[[Provider | None], ProviderRef | None],
 ) -> tuple[tuple[RelatedLink, ...], frozenset[str]]:
     """The article's own related stories, up to ``limit``, and the URLs the similar articles that
     fill the rest of its sidebar must not repeat (its own and theirs).
@@ -249,17 +281,9 @@ def _own_links(
             continue
         if story.web_url:
             seen.add(story.web_url)
-        links.append(post_links.get(story.web_url or "") or _story_link(story, badge(story.provider)))
+        links.append(post_links.get(story.web_url or "")
+                     or StoryLink(story.title, story.web_url, badge(story.provider), story.published, story.image))
     return tuple(links), frozenset(seen)
-
-
-def _post_link(target: Post) -> RelatedLink:
-    article = target.article
-    return RelatedLink(article.title, None, target, target.provider, article.published, article.image)
-
-
-def _story_link(story: Story, provider: ProviderRef | None) -> RelatedLink:
-    return RelatedLink(story.title, story.web_url, None, provider, story.published, story.image)
 
 
 def _story_clusters(
@@ -360,7 +384,7 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: similar.
     )
     by_url = {post.article.web_url: post for post in posts}
     entries = {p.article.web_url: _similar_entry(p, tokens[p.article.web_url]) for p in posts}
-    post_links = {url: _post_link(post) for url, post in by_url.items()}
+    post_links = {url: PostLink(post) for url, post in by_url.items()}
     badge = functools.partial(_story_provider, refs=provider_refs, overrides=overrides)
     limit = config.related_count
     own = {url: _own_links(post, post_links, limit, badge) for url, post in by_url.items()}

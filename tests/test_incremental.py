@@ -142,6 +142,19 @@ def test_the_output_is_the_same_for_any_number_of_workers(synthetic_project: Pat
     assert tree_bytes(synthetic_project / "one") == tree_bytes(synthetic_project / "two")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_after_an_edit_of_the_base_template_every_page_is_rendered_again_as_a_clean_build_would(
+        synthetic_project: Path, jobs: int):
+    first = _build(synthetic_project, jobs=jobs)
+    base = synthetic_project / "templates" / "base.html"
+    base.write_text(base.read_text(encoding="utf-8").replace("</body>", "<!-- edited --></body>"), encoding="utf-8")
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited with the template (synthetic)")
+    second = _build(synthetic_project, jobs=jobs)
+    assert second.rendered == second.pages == first.pages
+    assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
+    assert b"<!-- edited --></body>" in (synthetic_project / "_site" / "index.html").read_bytes()
+
+
 def test_with_nothing_changed_the_build_stops_early_and_still_reports_problems(synthetic_project: Path):
     (synthetic_project / "content" / "broken.md").write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")
     first = _build(synthetic_project)
