@@ -27,7 +27,9 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import importlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -87,15 +89,26 @@ class SearchUpdate:
 
 
 def find_pagefind() -> Path | None:
-    """The Pagefind binary: the one the ``pagefind`` package finds (its ``pagefind_bin`` wheel,
-    ``PAGEFIND_BINARY_PATH``), else ``pagefind`` on PATH; None when there is none."""
-    try:
-        from pagefind.service import get_executable
-    except ImportError:
-        found = shutil.which("pagefind")
-        return Path(found) if found else None
-    binary = get_executable()
+    """The Pagefind binary, looked for where the ``pagefind`` package's ``get_executable`` looks:
+    ``PAGEFIND_BINARY_PATH``, the ``pagefind_bin_extended`` or ``pagefind_bin`` wheel, then
+    ``pagefind_extended`` or ``pagefind`` on PATH; None when there is none.
+
+    Not by calling it: its module, ``pagefind.service``, imports asyncio, 11 ms of every build.
+    """
+    binary = _pagefind_candidate()
     return binary if binary is not None and binary.is_file() else None
+
+
+def _pagefind_candidate() -> Path | None:
+    if (configured := os.environ.get("PAGEFIND_BINARY_PATH")) is not None:
+        return Path(configured)
+    for wheel in ("pagefind_bin_extended", "pagefind_bin"):
+        try:
+            return Path(importlib.import_module(wheel).get_executable())
+        except (ImportError, FileNotFoundError):  # not installed, or installed without its binary
+            continue
+    found = shutil.which("pagefind_extended") or shutil.which("pagefind")
+    return Path(found) if found else None
 
 
 def resolve(config: Config, articles: tuple[Article, ...], config_path: Path | None) -> tuple[Config, Path | None, list[Problem]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -160,6 +162,24 @@ def test_markdown_body_is_rendered_and_sanitized():
     assert "<strong>world</strong>" in html and 'href="https://e.com"' in html
     for bad in ("<script", "onerror", "<iframe", "javascript:", "style=", "onclick"):
         assert bad not in html
+
+
+def test_a_build_imports_markdown_only_for_a_body_and_never_what_it_does_not_use(tmp_path: Path):
+    """Every build pays its imports: markdown (~9 ms) waits for the first article with a body (most
+    have none); urllib, http.client and ssl (~9 ms) are for the `images` command alone, and
+    asyncio (~11 ms, pagefind.service) for no command."""
+    write_article(tmp_path / "content", "a.md", title="No body")
+    late = ("markdown", "urllib.request", "http.client", "ssl", "asyncio")
+    script = (f"import sys; from digest.cli import main; main(sys.argv[1:])\n"
+              f"print(sorted(m for m in {late!r} if m in sys.modules))")
+    def build() -> str:
+        result = subprocess.run([sys.executable, "-c", script, "build", "--content", "content", "--output", "_site"],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()[-1]
+    assert build() == "[]"
+    write_article(tmp_path / "content", "b.md", "A *body*.", title="Body", webUrl="https://example.com/b")
+    assert build() == "['markdown']"
 
 
 def test_drafts_are_dropped_unless_asked(tmp_path: Path):

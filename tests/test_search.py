@@ -104,6 +104,20 @@ def test_the_related_sidebar_is_not_part_of_what_is_indexed():
     assert search.indexed_part(themed) == themed  # a theme without the sidebar: all of it counts
 
 
+def test_the_binary_is_the_one_the_pagefind_package_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """find_pagefind repeats the package's lookup rather than importing it (asyncio): the two agree."""
+    from pagefind.service import get_executable
+
+    monkeypatch.delenv("PAGEFIND_BINARY_PATH", raising=False)
+    assert search.find_pagefind() == get_executable() is not None
+    other = tmp_path / "pagefind"
+    other.write_bytes(b"")
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(other))
+    assert search.find_pagefind() == get_executable() == other
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "missing"))
+    assert search.find_pagefind() is None
+
+
 def test_pagefind_indexes_the_same_without_the_sidebar(project: Path, monkeypatch: pytest.MonkeyPatch):
     """The sidebar is left out of what Pagefind reads (it reads less): the theme's sidebar holds
     nothing Pagefind indexes, so every shard's files are what the whole pages give."""
