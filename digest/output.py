@@ -193,6 +193,11 @@ class SiteWriter:
             return self.staging / rel_path
         return self.output / rel_path
 
+    @property
+    def changed(self) -> Collection[str]:
+        """The files this build wrote (new or changed bytes); every other file of ``paths`` it kept as it was."""
+        return self._new
+
     def keep_folder(self, folder: str) -> bool:
         """Carry over every file of ``folder`` in the current output as it is; False when there is none."""
         old = _files(self.output / folder)

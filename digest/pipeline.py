@@ -130,8 +130,10 @@ def build(options: BuildOptions) -> BuildResult:
     if options.keep_warm and result.stats is not None:
         result.warm = Warm.of(config, renderer, pages)
     if inputs and result.stats is not None and result.stale_search is None:
+        # The last record vouches for the files this build kept, unless the output was found changed by hand.
         unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output,
-                                                      writer.paths if writer else (), cache.outputs))
+                                                      writer.paths if writer else (), cache.outputs,
+                                                      writer.changed if writer else (), None if same_inputs else last))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -120,23 +120,35 @@ class LastBuild:
 
     @classmethod
     def of(cls, inputs: Inputs, problems: tuple[Problem, ...], pages: int, output: Path, files: Iterable[str],
-           known: Mapping[str, tuple[bytes, int, int]]) -> LastBuild | None:
-        """The record of a build that left exactly ``files`` in ``output``; the size and mtime of those
-        in ``known`` (the pages, as the build cache recorded them) are not looked up again.
+           known: Mapping[str, tuple[bytes, int, int]], changed: Container[str] = (),
+           previous: LastBuild | None = None) -> LastBuild | None:
+        """The record of a build that left exactly ``files`` in ``output``. Only the files it wrote
+        are looked up (``changed``, the others it kept as they were) and not even those in ``known``
+        (the pages, as the build cache recorded them): a kept file keeps the size and mtime the
+        ``previous`` record gave it. At 10,000 articles that saves 10,000 stat calls a build, the
+        search index's files.
 
+        ``previous`` is the record this build found, and only when the output was not found changed
+        by hand (see the pipeline): if a kept file was changed since it was written, its recorded
+        size and mtime are the old ones, so the next no-change check finds the output changed and
+        builds for real, recording what is there; a stale entry never vouches for a file.
         None if a file is missing: then there is no record, and the next build is a real one.
         """
+        earlier = previous.files if previous is not None else {}
         sizes: dict[str, tuple[int, int]] = {}
         for rel in files:
             entry = known.get(rel)
-            if entry is None:
+            if entry is not None:
+                sizes[rel] = entry[1:]
+                continue
+            kept = earlier.get(rel) if rel not in changed else None
+            if kept is None:
                 try:
                     stat = os.stat(os.path.join(output, rel))
                 except OSError:
                     return None
-                sizes[rel] = (stat.st_size, stat.st_mtime_ns)
-            else:
-                sizes[rel] = entry[1:]
+                kept = (stat.st_size, stat.st_mtime_ns)
+            sizes[rel] = kept
         return cls(inputs.settings, inputs.files, problems, pages, sizes)
 
     def restamped(self, inputs: Inputs) -> LastBuild | None:

@@ -15,7 +15,7 @@ from digest import content as content_module
 from digest import unchanged as unchanged_module
 from digest.pipeline import BuildOptions, BuildResult, build
 from tests.conftest import SYNTHETIC_COUNT as COUNT
-from tests.helpers import tree_bytes
+from tests.helpers import tree_bytes, write_article
 
 
 def _build(synthetic_project: Path, output: str = "_site", cache: str | None = ".cache", **options) -> BuildResult:
@@ -193,6 +193,44 @@ def test_any_changed_input_or_output_means_a_real_build(synthetic_project: Path,
     assert not result.unchanged
     _build(synthetic_project, output="clean", cache=None, **options)
     assert tree_bytes(site) == tree_bytes(synthetic_project / "clean")
+
+
+def _record(synthetic_project: Path) -> unchanged_module.LastBuild:
+    path = unchanged_module.record_path(synthetic_project / ".cache", synthetic_project / "content", synthetic_project / "_site")
+    record = unchanged_module.load(path)
+    assert record is not None
+    return record
+
+
+def _stats(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_record_of_an_edit_build_holds_the_output_as_it_is(synthetic_project: Path):
+    """An edit build looks up only the files it wrote; those it kept keep the last record's entries."""
+    _build(synthetic_project)
+    site = synthetic_project / "_site"
+    assert any(path.startswith("pagefind/") for path in _stats(site))  # kept files that are not pages
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    assert not _build(synthetic_project).unchanged
+    assert _record(synthetic_project).files == _stats(site)
+    assert _build(synthetic_project).unchanged
+
+
+def test_a_kept_file_changed_by_hand_costs_one_real_build_then_the_shortcut_works_again(synthetic_project: Path):
+    _build(synthetic_project)
+    site = synthetic_project / "_site"
+    kept = next(path for path in sorted(site.glob("pagefind/*/fragment/*")) if path.is_file())
+    name = kept.relative_to(site).as_posix()
+    kept.write_bytes(kept.read_bytes() + b"by hand")
+    # A new draft: an input that changes no page, so the search index is kept as it is, that file too.
+    write_article(synthetic_project / "content", "draft.md", title="Not yet", webUrl="https://e.com/draft", published=False)
+    assert not _build(synthetic_project).unchanged
+    assert kept.read_bytes().endswith(b"by hand")
+    assert _record(synthetic_project).files[name] != _stats(site)[name]  # the last record's entry, not vouching for it
+    assert not _build(synthetic_project).unchanged  # so the next check builds for real, and records what is there
+    assert _record(synthetic_project).files == _stats(site)
+    assert _build(synthetic_project).unchanged
 
 
 def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(synthetic_project: Path):

@@ -217,7 +217,7 @@ def test_a_page_that_moves_to_another_url_in_its_shard_makes_the_shard_stale(pro
     (staged / moved).parent.mkdir(parents=True)
     (staged / moved).write_bytes((site / moving).read_bytes())
     shards[1] = search.Shard(shards[1].name, tuple(sorted({*shards[1].pages[1:], moved})), primary=False)
-    assert search.stale_shards(shards, site, lambda path: staged / path if path == moved else site / path, version) == {shards[1].name}
+    assert search.stale_shards(shards, site, {moved}, lambda path: staged / path, version) == {shards[1].name}
 
 
 def test_a_new_pagefind_version_reindexes_every_shard(project: Path):
@@ -225,10 +225,10 @@ def test_a_new_pagefind_version_reindexes_every_shard(project: Path):
     site = project / "_site"
     shards = _shards(site)
     version = json.loads((site / "pagefind" / "4-00" / "pagefind-entry.json").read_bytes())["version"]
-    assert search.stale_shards(shards, site, lambda path: site / path, version) == frozenset()
-    assert search.stale_shards(shards, site, lambda path: site / path, "0.0.1") == {s.name for s in shards}
+    assert search.stale_shards(shards, site, (), lambda path: site / path, version) == frozenset()
+    assert search.stale_shards(shards, site, (), lambda path: site / path, "0.0.1") == {s.name for s in shards}
     shutil.rmtree(site / "pagefind" / "4-02")
-    assert search.stale_shards(shards, site, lambda path: site / path, version) == {"4-02"}
+    assert search.stale_shards(shards, site, (), lambda path: site / path, version) == {"4-02"}
 
 
 def test_a_pagefind_that_stops_early_is_an_error(tmp_path: Path):
