@@ -68,7 +68,7 @@ def main() -> None:
     entries = [clusters.Entry(p.article.web_url, tokens[p.article.web_url], p.published.timestamp(),
                               p.provider.domain, story_score(p.article, newest, config)) for p in posts]
     found, cluster_time = timed(
-        lambda: clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600))
+        lambda: clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600)[0])
     similar_entries = [similar.Entry(p.article.web_url, tokens[p.article.web_url],
                                      frozenset(t.slug for t in p.topics), p.published.timestamp()) for p in posts]
 

@@ -10,8 +10,9 @@ Three tables, all safe to lose (deleting ``.cache/`` only makes the next build a
   had when written, so a page is rendered again only when one of those changed and a file
   someone touched in the output folder is never trusted; saved (with ``marshal``: plain tuples)
   only when one changed;
-* the related-story matching of the last site model (``similar.Memo``, plain tuples as well),
-  so the next one computes again only the answers an edit can affect.
+* the memos of the last site model (``site.Memos``, plain tuples as well, one file each): its
+  related-story matching (``similar.Memo``) and the similar pairs of its story clustering
+  (``clusters.Memo``), so the next one computes again only what an edit can affect.
 
 Each cache file carries the generator and key it is valid for and a checksum of its contents:
 one from another version, truncated or corrupt is ignored. The whole cache is invalidated by a
@@ -38,10 +39,10 @@ from typing import Any
 
 from markupsafe import Markup
 
-from . import __version__
-from .similar import Memo
+from . import __version__, clusters, similar
 from .content import Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles, read_source
 from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
+from .site import Memos
 
 CACHE_FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parent
@@ -200,6 +201,7 @@ class ParsedFile:
 
 _SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile)
 SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites one of them
+MEMOS = {"related": similar.Memo, "clusters": clusters.Memo}  # each field of Memos: its file is named after it
 
 
 def _shard(source: str) -> int:
@@ -215,11 +217,11 @@ class BuildCache:
     parsed: dict[str, ParsedFile] = field(default_factory=dict)
     # output path -> (fingerprint, size, mtime_ns): the page's fingerprint and the file it was written to
     outputs: dict[str, tuple[bytes, int, int]] = field(default_factory=dict)
-    related: Memo | None = None  # the last site model's related-story matching (Site.related_memo)
+    memos: Memos = field(default_factory=Memos)  # the last site model's (Site.memos)
     reparsed: int = 0  # files parsed (not taken from the cache) in this build
     _dirty: set[int] = field(default_factory=set, repr=False)  # shards of ``parsed`` that changed
     _saved_outputs: dict[str, tuple[bytes, int, int]] | None = field(default=None, repr=False)
-    _saved_related: Memo | None = field(default=None, repr=False)
+    _saved_memos: Memos = field(default_factory=Memos, repr=False)
 
     @classmethod
     def open(cls, cache_dir: Path | None, content: Path, output: Path, parse_key: str) -> BuildCache:
@@ -236,7 +238,9 @@ class BuildCache:
                 if isinstance(entries, dict):
                     cache.parsed.update(entries)
             outputs = _load(cache.folder / "pages", parse_key, marshal.loads)
-            cache.related = cache._saved_related = Memo.from_plain(_load(cache.folder / "related", parse_key, marshal.loads))
+            memos = {name: kind.from_plain(_load(cache.folder / name, parse_key, marshal.loads))
+                     for name, kind in MEMOS.items()}
+            cache.memos = cache._saved_memos = Memos(**memos)
         if isinstance(outputs, dict):
             cache.outputs = cache._saved_outputs = outputs
         return cache
@@ -314,8 +318,8 @@ class BuildCache:
 
     def save(self) -> None:
         """Write what changed: the shards of parsed articles with a new, changed or dropped file,
-        and the page fingerprints and the related-story matching unless they are as they were. Each file is written
-        atomically: a build killed while saving leaves each as it was (or none), never half of one."""
+        and the page fingerprints and each memo of the site model unless they are as they were. Each file is
+        written atomically: a build killed while saving leaves each as it was (or none), never half of one."""
         if self.folder is None:
             return
         if self._dirty:
@@ -334,9 +338,11 @@ class BuildCache:
         if self.outputs != self._saved_outputs:
             write_blob(self.folder / "pages", self.key, marshal.dumps(self.outputs))
             self._saved_outputs = self.outputs
-        if self.related is not None and self.related != self._saved_related:
-            write_blob(self.folder / "related", self.key, marshal.dumps(self.related.to_plain()))
-            self._saved_related = self.related
+        for name in MEMOS:
+            memo = getattr(self.memos, name)
+            if memo is not None and memo != getattr(self._saved_memos, name):
+                write_blob(self.folder / name, self.key, marshal.dumps(memo.to_plain()))
+                self._saved_memos = replace(self._saved_memos, **{name: memo})
 
 
 _MAGIC = b"digest build cache\n"

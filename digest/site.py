@@ -159,6 +159,16 @@ class ProviderPage:
 
 
 @dataclass(frozen=True)
+class Memos:
+    """What a build's site model keeps for the next one's ``build_site(previous=...)`` (the build
+    cache saves it): the related-story matching and the similar pairs of story clustering. The
+    site is the same with or without either."""
+
+    related: similar.Memo | None = None
+    clusters: clusters.Memo | None = None
+
+
+@dataclass(frozen=True)
 class Site:
     config: Config
     posts: tuple[Post, ...]  # newest first; every post gets its page
@@ -168,8 +178,7 @@ class Site:
     providers: tuple[ProviderPage, ...]
     related: dict[str, tuple[RelatedLink, ...]] = field(repr=False)  # by post web_url
     warnings: tuple[Problem, ...] = ()
-    # the related-story matching, for the next build's build_site(previous=...) (the build cache keeps it)
-    related_memo: similar.Memo | None = field(default=None, repr=False, compare=False)
+    memos: Memos = field(default_factory=Memos, repr=False, compare=False)  # for the next build_site(previous=...)
 
 
 def newest_first(post: Post) -> tuple[float, str, str]:
@@ -287,17 +296,20 @@ def _own_links(
 
 
 def _story_clusters(
-    posts: Sequence[Post], tokens: dict[str, frozenset[str]], scores: dict[str, float], config: Config
-) -> dict[str, tuple[Post, ...]]:
-    """Each clustered post's web_url -> its whole cluster, lead (best score) first."""
+    posts: Sequence[Post], tokens: dict[str, frozenset[str]], scores: dict[str, float], config: Config,
+    previous: clusters.Memo | None,
+) -> tuple[dict[str, tuple[Post, ...]], clusters.Memo]:
+    """Each clustered post's web_url -> its whole cluster, lead (best score) first; and the memo
+    of the similar pairs, for the next build (``previous`` is the last build's)."""
     entries = [
         clusters.Entry(p.article.web_url, tokens[p.article.web_url], p.published.timestamp(),
                        p.provider.domain, scores[p.article.web_url])
         for p in posts
     ]
     by_url = {p.article.web_url: p for p in posts}
-    found = clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600)
-    return {url: tuple(by_url[u] for u in group) for group in found for url in group}
+    found, memo = clusters.find_clusters(entries, config.cluster_threshold, config.cluster_window_hours * 3600,
+                                         previous)
+    return {url: tuple(by_url[u] for u in group) for group in found for url in group}, memo
 
 
 def _cards(posts: Sequence[Post], story_clusters: dict[str, tuple[Post, ...]]) -> tuple[Card, ...]:
@@ -328,11 +340,12 @@ def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
 
 
 @collector_paused()
-def build_site(articles: tuple[Article, ...], config: Config, previous: similar.Memo | None = None) -> Site:
+def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = Memos()) -> Site:
     """Assemble the site model from the loaded articles.
 
-    ``previous`` is the last build's ``Site.related_memo``: related-story matching then reuses what no
-    change can have affected (see ``similar.nearest_all``); the site is the same with or without it.
+    ``previous`` is the last build's ``Site.memos``: related-story matching and story clustering
+    then reuse what no change can have affected (see ``similar.nearest_all`` and
+    ``clusters.find_clusters``); the site is the same with or without them.
 
     Without the cyclic collector (see ``content.collector_paused``): the model is a million
     objects that all live on, and each pass of the collector would walk them and the articles
@@ -362,7 +375,7 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: similar.
     scores = _scores(posts, config)
     listed = tuple(p for p in posts if is_listed(p.article, config))
     tokens = {p.article.web_url: title_tokens(p.title) for p in posts}
-    story_clusters = _story_clusters(listed, tokens, scores, config)
+    story_clusters, clusters_memo = _story_clusters(listed, tokens, scores, config, previous.clusters)
     by_topic: dict[TopicRef, list[Post]] = defaultdict(list)
     by_provider: dict[ProviderRef, list[Post]] = defaultdict(list)
     for post in posts:  # a topic or provider whose posts are all hidden keeps its (empty) page: badges link there
@@ -388,9 +401,9 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: similar.
     badge = functools.partial(_story_provider, refs=provider_refs, overrides=overrides)
     limit = config.related_count
     own = {url: _own_links(post, post_links, limit, badge) for url, post in by_url.items()}
-    nearest, memo = similar.nearest_all(
+    nearest, related_memo = similar.nearest_all(
         entries, [p.article.web_url for p in listed],
-        {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous)
+        {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous.related)
     related = {url: links + tuple(post_links[key] for key in nearest[url]) for url, (links, _) in own.items()}
     ranked = sorted(listed, key=lambda p: (-scores[p.article.web_url],) + newest_first(p))
     return Site(
@@ -402,5 +415,5 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: similar.
         providers=tuple(providers),
         related=related,
         warnings=tuple(warnings),
-        related_memo=memo,
+        memos=Memos(related_memo, clusters_memo),
     )

@@ -42,7 +42,7 @@ def test_the_same_story_from_three_providers_is_one_cluster_led_by_the_best():
         entry("local", "De Blasio calls for 'clear standards' for NYPD facial recognition tech", 20, priority=10),
         entry("other", "Convenience store boosts security with facial recognition technology", 1, priority=99),
     ]
-    assert keys(find_clusters(entries, 0.6, WINDOW)) == [["wire", "nypost", "local"]]
+    assert keys(find_clusters(entries, 0.6, WINDOW)[0]) == [["wire", "nypost", "local"]]
 
 
 def test_similar_topics_are_not_the_same_story():
@@ -51,29 +51,39 @@ def test_similar_topics_are_not_the_same_story():
         entry("b", "Facial recognition cameras banned in Boston schools", 1),
         entry("c", "Is facial recognition technology finally being seen for the dystopian threat it is?", 2),
     ]
-    assert find_clusters(entries, 0.6, WINDOW) == ()
+    assert find_clusters(entries, 0.6, WINDOW)[0] == ()
 
 
 def test_time_window_and_providers_bound_a_cluster():
     title = "Chipmaker unveils faster AI accelerator for data centres"
     far_apart = [entry("a", title, 0), entry("b", title, 49)]
-    assert find_clusters(far_apart, 0.6, WINDOW) == ()
-    assert keys(find_clusters(far_apart, 0.6, 50 * HOUR)) == [["a", "b"]]
+    assert find_clusters(far_apart, 0.6, WINDOW)[0] == ()
+    assert keys(find_clusters(far_apart, 0.6, 50 * HOUR)[0]) == [["a", "b"]]
     same_provider = [entry("a", title, 0, "x.com"), entry("b", title, 1, "x.com")]
-    assert find_clusters(same_provider, 0.6, WINDOW) == ()
+    assert find_clusters(same_provider, 0.6, WINDOW)[0] == ()
+
+
+def test_the_index_pairs_up_to_the_window_edge_the_rule_allows():
+    """The index and the rule measure the time apart the same way: start + window rounds below
+    this end, yet the difference is within the window."""
+    start, end, window = 10.836671866779913, 62.67191735516253, 51.83524548838261
+    assert end > start + window and abs(end - start) <= window
+    pair = [Entry("a", frozenset({"x"}), start, "one.com", 1.0), Entry("b", frozenset({"x"}), end, "two.com", 0.0)]
+    assert similar(*pair, 0.6, window)
+    assert candidate_pairs(pair, 0.6, window) == {(0, 1)}
 
 
 def test_borderline_titles_follow_the_threshold_exactly():
     # 3 shared words of 5 in all: Jaccard 0.6 exactly; then 3 of 6 (0.5).
     at = [entry("a", "alpha beta gamma delta"), entry("b", "alpha beta gamma epsilon")]
     assert jaccard(at[0].tokens, at[1].tokens) == 0.6
-    assert keys(find_clusters(at, 0.6, WINDOW)) == [["a", "b"]]
+    assert keys(find_clusters(at, 0.6, WINDOW)[0]) == [["a", "b"]]
     below = [entry("a", "alpha beta gamma delta"), entry("b", "alpha beta gamma epsilon zeta")]
-    assert find_clusters(below, 0.6, WINDOW) == ()
-    assert keys(find_clusters(below, 0.5, WINDOW)) == [["a", "b"]]
+    assert find_clusters(below, 0.6, WINDOW)[0] == ()
+    assert keys(find_clusters(below, 0.5, WINDOW)[0]) == [["a", "b"]]
     # One-word titles cluster only when identical.
-    assert keys(find_clusters([entry("a", "Elections!"), entry("b", "elections")], 0.6, WINDOW)) == [["a", "b"]]
-    assert find_clusters([entry("a", "Elections"), entry("b", "Election results")], 0.6, WINDOW) == ()
+    assert keys(find_clusters([entry("a", "Elections!"), entry("b", "elections")], 0.6, WINDOW)[0]) == [["a", "b"]]
+    assert find_clusters([entry("a", "Elections"), entry("b", "Election results")], 0.6, WINDOW)[0] == ()
 
 
 def test_clusters_are_stars_around_the_lead_not_chains():
@@ -83,10 +93,10 @@ def test_clusters_are_stars_around_the_lead_not_chains():
         entry("b", "one two three four six", priority=2),
         entry("c", "one two three six seven", priority=1),
     ]
-    assert keys(find_clusters(entries, 0.6, WINDOW)) == [["a", "b"]]
+    assert keys(find_clusters(entries, 0.6, WINDOW)[0]) == [["a", "b"]]
     # A worse article never leads a better one that it resembles.
     entries = [entry("a", "one two three four five", priority=1), entry("b", "one two three four six", priority=2)]
-    assert keys(find_clusters(entries, 0.6, WINDOW)) == [["b", "a"]]
+    assert keys(find_clusters(entries, 0.6, WINDOW)[0]) == [["b", "a"]]
 
 
 def _random_entries(rng: random.Random, count: int) -> list[Entry]:
@@ -111,12 +121,12 @@ def test_the_index_finds_every_similar_pair_an_all_pairs_scan_finds():
 
 def test_clusters_do_not_depend_on_input_order():
     entries = _random_entries(random.Random(3), 120)
-    expected = find_clusters(entries, 0.6, WINDOW)
+    expected = find_clusters(entries, 0.6, WINDOW)[0]
     assert expected
     for seed in range(5):
         shuffled = entries[:]
         random.Random(seed).shuffle(shuffled)
-        assert find_clusters(shuffled, 0.6, WINDOW) == expected
+        assert find_clusters(shuffled, 0.6, WINDOW)[0] == expected
     for group in expected:
         providers = [e.provider for e in entries if e.key in group]
         assert len(set(providers)) == len(providers)

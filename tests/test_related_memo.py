@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from digest import cache as cache_module
 from digest.cache import BuildCache
 from digest.config import Config
-from digest.model import Article, Story
+from digest.model import Article, Provider, Story
 from digest.similar import Entry, Memo, SimilarityIndex, nearest_all
 from digest.pipeline import BuildOptions, build
-from digest.site import build_site
+from digest.site import Memos, build_site
 from tests.conftest import SYNTHETIC_COUNT
 from tests.helpers import tree_bytes
 from tests.test_site import T0, art
@@ -118,7 +118,7 @@ def _saved_memo(tmp_path: Path) -> tuple[Memo, Path]:
     _, memo = _answers({"a": (Entry("a", frozenset({"x"}), frozenset({"AI"}), 0.0), True, 1, frozenset()),
                         "b": (Entry("b", frozenset({"x"}), frozenset(), 60.0), True, 1, frozenset())}, None, 3)
     cache = BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC")
-    cache.related = memo
+    cache.memos = Memos(related=memo)
     cache.save()
     [path] = tmp_path.glob("build-*/related")
     return memo, path
@@ -127,7 +127,7 @@ def _saved_memo(tmp_path: Path) -> tuple[Memo, Path]:
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "emptied", "other version", "other time zone"])
 def test_a_damaged_memo_is_ignored(tmp_path: Path, damage: str, monkeypatch: pytest.MonkeyPatch):
     memo, path = _saved_memo(tmp_path)
-    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC").related == memo
+    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC").memos.related == memo
     data = bytearray(path.read_bytes())
     zone = "UTC"
     if damage == "truncated":
@@ -141,7 +141,7 @@ def test_a_damaged_memo_is_ignored(tmp_path: Path, damage: str, monkeypatch: pyt
         monkeypatch.setattr(cache_module, "GENERATOR", "another generator")
     else:
         zone = "Europe/Berlin"
-    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", zone).related is None
+    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", zone).memos.related is None
 
 
 def test_an_edit_build_asks_only_for_the_sidebars_it_can_change(synthetic_project: Path, monkeypatch: pytest.MonkeyPatch):
@@ -162,7 +162,14 @@ def test_an_edit_build_asks_only_for_the_sidebars_it_can_change(synthetic_projec
     assert tree_bytes(synthetic_project / "_site") == tree_bytes(synthetic_project / "clean")
 
 
-# ---- build_site: the sidebars of an edited corpus built with the last build's memo
+# ---- build_site: the sidebars and story clusters of an edited corpus built with the last build's memos
+
+titles = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join)
+topic_lists = st.lists(st.sampled_from(TOPICS), max_size=2).map(tuple)
+hours = st.integers(0, 6) | st.integers(46, 50)  # close together, and about the 48 hours of a story cluster apart
+providers = st.sampled_from([Provider("One", "one.com"), Provider("Two", "two.com"), Provider("Three", "three.com")])
+heats = st.sampled_from([None, 20, 90])
+
 
 @st.composite
 def articles(draw) -> list[Article]:
@@ -170,10 +177,9 @@ def articles(draw) -> list[Article]:
     found = []
     for n in range(count):
         related = tuple(Story(f"Own {m}", f"https://e.com/{m}") for m in draw(st.lists(st.integers(0, count), max_size=2)))
-        found.append(art(n, title=" ".join(draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))),
-                         topics=tuple(draw(st.lists(st.sampled_from(TOPICS), max_size=2))),
-                         published=T0 - timedelta(hours=draw(st.integers(0, 6))),
-                         quality=draw(st.sampled_from([None, 10, 50])), related=related))
+        found.append(art(n, title=draw(titles), topics=draw(topic_lists), published=T0 - timedelta(hours=draw(hours)),
+                         provider=draw(providers), heat=draw(heats), quality=draw(st.sampled_from([None, 10, 50])),
+                         related=related))
     return found
 
 
@@ -181,33 +187,39 @@ def _article_edit(found: list[Article], data) -> list[Article]:
     found = list(found)
     place = data.draw(st.integers(0, len(found) - 1))
     article = found[place]
-    how = data.draw(st.sampled_from(["title", "topics", "time", "delete", "add", "quality"]))
+    how = data.draw(st.sampled_from(["title", "topics", "time", "provider", "heat", "delete", "add", "quality"]))
     if how == "title":
-        found[place] = replace(article, title=" ".join(data.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))))
+        found[place] = replace(article, title=data.draw(titles))
     elif how == "topics":
-        found[place] = replace(article, topics=tuple(data.draw(st.lists(st.sampled_from(TOPICS), max_size=2))))
-    elif how == "time":
-        found[place] = replace(article, published=T0 - timedelta(hours=data.draw(st.integers(0, 6))))
+        found[place] = replace(article, topics=data.draw(topic_lists))
+    elif how == "time":  # the newest article may move, and every score with it
+        found[place] = replace(article, published=T0 - timedelta(hours=data.draw(hours)))
+    elif how == "provider":
+        found[place] = replace(article, provider=data.draw(providers))
+    elif how == "heat":  # a score only: no similar pair changes, the clusters may
+        found[place] = replace(article, heat=data.draw(heats))
     elif how == "delete":
         del found[place]
     elif how == "add":
-        found.append(art(100 + len(found), title=" ".join(data.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=4))),
-                         topics=tuple(data.draw(st.lists(st.sampled_from(TOPICS), max_size=2))),
-                         published=T0 - timedelta(hours=data.draw(st.integers(0, 6)))))
-    else:  # below min_quality: unlisted, so out of the index, but still asked about
+        found.append(art(100 + len(found), title=data.draw(titles), topics=data.draw(topic_lists),
+                         published=T0 - timedelta(hours=data.draw(hours)), provider=data.draw(providers)))
+    else:  # below min_quality: unlisted, so out of the index and the clusters, but still asked about
         found[place] = replace(article, quality=data.draw(st.sampled_from([None, 10, 50])))
     return found
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles(), st.data())
-def test_an_edited_corpus_gets_the_related_links_of_a_full_build(found, data):
+def test_an_edited_corpus_gets_the_site_model_of_a_full_build(found, data):
+    """Both memos of build_site: the related-story matching and story clustering's similar pairs."""
     config = Config(min_quality=30, related_count=3)
     before = build_site(tuple(found), config)
     for _ in range(data.draw(st.integers(1, 2))):
         if found:
             found = _article_edit(found, data)
-    incremental = build_site(tuple(found), config, previous=before.related_memo)
+    incremental = build_site(tuple(found), config, previous=before.memos)
     full = build_site(tuple(found), config)
     assert incremental.related == full.related
-    assert incremental.related_memo == full.related_memo
+    assert incremental.top == full.top
+    assert incremental.topics == full.topics
+    assert incremental.memos == full.memos
