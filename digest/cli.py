@@ -7,8 +7,10 @@ configuration, template or output error. Nothing a user can cause prints a trace
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import jinja2
 
@@ -225,3 +227,16 @@ def main(argv: list[str] | None = None) -> int:
               f"({result.rendered} rendered; files: {s.written} written, {s.unchanged} unchanged, "
               f"{s.removed} removed); {summary}")
     return status
+
+
+def entry_point() -> NoReturn:
+    """``python build.py`` and the ``news-digest`` command: :func:`main`, then exit at once.
+
+    Everything is written and closed by the time ``main`` returns; the interpreter's own teardown
+    would then free the site model, the plan and the build cache object by object, and run a last
+    full collection over them: 0.1 s of every build at 10,000 articles, for nothing.
+    """
+    status = main(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
