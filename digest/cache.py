@@ -218,7 +218,7 @@ class BuildCache:
     # output path -> (fingerprint, size, mtime_ns): the page's fingerprint and the file it was written to
     outputs: dict[str, tuple[bytes, int, int]] = field(default_factory=dict)
     memos: Memos = field(default_factory=Memos)  # the last site model's (Site.memos)
-    reparsed: int = 0  # files parsed (not taken from the cache) in this build
+    reparsed: set[str] = field(default_factory=set)  # files parsed (not taken from the cache) in this build
     _dirty: set[int] = field(default_factory=set, repr=False)  # shards of ``parsed`` that changed
     _saved_outputs: dict[str, tuple[bytes, int, int]] | None = field(default=None, repr=False)
     _saved_memos: Memos = field(default_factory=Memos, repr=False)
@@ -275,7 +275,7 @@ class BuildCache:
             for (index, file, _, digest), (article, problems) in zip(todo, fresh):
                 self.parsed[file.rel] = ParsedFile(digest, file.stamp if file.settled else None, article, tuple(problems))
                 results[index] = (article, problems)
-            self.reparsed += len(todo)
+            self.reparsed.update(file.rel for _, file, _, _ in todo)
             self._dirty.update(_shard(source) for source, entry in self.parsed.items() if previous.get(source) is not entry)
             self._dirty.update(_shard(source) for source in previous.keys() - self.parsed.keys())
             return results

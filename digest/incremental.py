@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import closing
 from itertools import chain
 from dataclasses import dataclass
@@ -42,15 +42,22 @@ class RenderStats:
 
 
 def render_pages(
-    pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int
+    pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
+    first: Collection[int] = (), on_first: Callable[[], None] | None = None,
 ) -> RenderStats:
-    """Render what changed into ``writer`` (or everything, to check it, when there is no writer)."""
+    """Render what changed into ``writer`` (or everything, to check it, when there is no writer).
+
+    On an edit (the last build recorded most pages), the pages at positions ``first`` are done
+    before the others, and ``on_first`` is called in between: the search index of those pages can
+    then be brought up to date while the rest are fingerprinted. Otherwise every core is busy
+    rendering anyway, and ``on_first`` is not called.
+    """
     # The model and the plan outlive this stage unchanged: the cyclic garbage collector need not walk
     # their millions of objects again and again (a full pass costs a tenth of a second at 10,000
     # articles), and forked workers do not copy the memory it would touch.
     gc.freeze()
     try:
-        return _render_pages(pages, renderer, writer, cache, jobs)
+        return _render_pages(pages, renderer, writer, cache, jobs, first, on_first)
     finally:
         gc.unfreeze()  # collectable again, for the next build of a long-running `serve`
 
@@ -59,7 +66,8 @@ _KEPT, _WRITTEN, _UNCHANGED = 0, 1, 2  # what became of a page: carried over, or
 
 
 def _render_pages(
-    pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int
+    pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
+    first: Collection[int], on_first: Callable[[], None] | None,
 ) -> RenderStats:
     # Objects made for one page (the page, its sharing tags, its cards), small values (dates,
     # images) and links that only name a post are hashed within the value that holds them: a
@@ -69,18 +77,11 @@ def _render_pages(
     cache.seed(fingerprint)
     inputs = fingerprint(*renderer.inputs())
     templates = {name: renderer.template_digest(name) for name in sorted({page.template for page in pages})}
-
     prints: list[bytes] = [b""] * len(pages)
-    todo: Sequence[int] = range(len(pages))
-    carried: list[int] = []  # pages found unchanged before any worker starts
-    if writer is not None and _mostly_recorded(pages, cache):
-        # Most pages will be carried over (an edit): hashing them all here costs less than the
-        # workers would, since each would hash most of the model again, and only the pages that
-        # changed are then handed out.
-        todo = []
-        for index, page in enumerate(pages):
-            prints[index] = print_ = fingerprint(inputs, templates[page.template], page)
-            (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
+    # Most pages will be carried over (an edit): hashing them here costs less than the workers
+    # would, since each would hash most of the model again, and only the pages that changed are
+    # then handed out.
+    prefilter = writer is not None and _mostly_recorded(pages, cache)
 
     def build(index: int) -> tuple[bytes, int]:
         """One page's fingerprint, and whether it was carried over or rendered (and staged).
@@ -98,21 +99,41 @@ def _render_pages(
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
 
-    # Few pages are done faster in-process than workers start; the output is the same either way.
-    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
-    if parallel:
-        renderer.compile(templates)  # once here, not once per worker
-    results = fork_map(build, todo, jobs) if parallel else ((index, build(index)) for index in todo)
     rendered = 0
     kept = set()
-    with closing(results):  # closed at once on an error, so no worker goes on writing
-        for index, (prints[index], outcome) in chain(((index, (prints[index], _KEPT)) for index in carried), results):
-            rendered += outcome != _KEPT
-            if writer and outcome == _KEPT:
-                kept.add(pages[index].output_path)
-                writer.keep(pages[index].output_path)
-            elif writer:
-                writer.record(pages[index].output_path, outcome == _WRITTEN)
+
+    def run(indexes: Sequence[int]) -> None:
+        """Fingerprint, and render where changed, the pages at these positions."""
+        nonlocal rendered
+        todo: Sequence[int] = indexes
+        carried: list[int] = []  # pages found unchanged before any worker starts
+        if prefilter:
+            todo = []
+            for index in indexes:
+                page = pages[index]
+                prints[index] = print_ = fingerprint(inputs, templates[page.template], page)
+                (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
+        # Few pages are done faster in-process than workers start; the output is the same either way.
+        parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
+        if parallel:
+            renderer.compile(templates)  # once here, not once per worker
+        results = fork_map(build, todo, jobs) if parallel else ((index, build(index)) for index in todo)
+        with closing(results):  # closed at once on an error, so no worker goes on writing
+            for index, (prints[index], outcome) in chain(((index, (prints[index], _KEPT)) for index in carried), results):
+                rendered += outcome != _KEPT
+                if writer and outcome == _KEPT:
+                    kept.add(pages[index].output_path)
+                    writer.keep(pages[index].output_path)
+                elif writer:
+                    writer.record(pages[index].output_path, outcome == _WRITTEN)
+
+    if prefilter and first and on_first is not None:
+        chosen = frozenset(first)
+        run(sorted(chosen))
+        on_first()
+        run([index for index in range(len(pages)) if index not in chosen])
+    else:
+        run(range(len(pages)))
     fingerprints = {page.output_path: print_ for page, print_ in zip(pages, prints)}
     return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))
 

@@ -22,7 +22,8 @@ from .incremental import default_jobs, render_pages
 from .pages import plan_pages, search_shards
 from .pictures import load_catalog
 from .render import Renderer
-from .search import SEARCH_BUNDLE, SearchUpdate, deferred_update, find_pagefind, resolve, update_index
+from .search import (SEARCH_BUNDLE, EarlyIndex, SearchUpdate, deferred_update, find_pagefind, resolve, shards_of,
+                     update_index)
 from .site import build_site
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from . import unchanged
@@ -95,7 +96,7 @@ def build(options: BuildOptions) -> BuildResult:
     site = build_site(loaded.articles, config, previous=cache.memos)
     cache.memos = site.memos
     result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,
-                         parsed=cache.reparsed)
+                         parsed=len(cache.reparsed))
     pages = plan_pages(site)
     badge_css = badges.stylesheet(config.providers)
     assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
@@ -105,9 +106,16 @@ def build(options: BuildOptions) -> BuildResult:
     # With the inputs of the last build, the output is not what it left (or it would have stopped
     # above): the writer sees what is there rather than trusting its record.
     writer = None if skip_writing else SiteWriter(options.output, walk=same_inputs)
+    # With a core to spare, the search shards of the articles parsed again are indexed while the
+    # other pages are fingerprinted (the preview re-indexes after reloading instead).
+    early = None
+    if pagefind and writer and not options.defer_search and options.jobs > 1:
+        edited = (article.web_url for article in loaded.articles if article.source in cache.reparsed)
+        early = EarlyIndex(pagefind, writer, shards_of(search_shards(pages), edited))
     try:
         # Rendering without a writer checks the templates (`check`); `--strict` with errors renders nothing.
-        stats = render_pages(pages, renderer, writer, cache, options.jobs) if writer or not options.write else None
+        stats = render_pages(pages, renderer, writer, cache, options.jobs, early.first(pages) if early else (),
+                             early.start if early else None) if writer or not options.write else None
         for path, data in feed_files(site, pages) + list(assets.files):
             if writer:
                 writer.add(path, data)
@@ -119,10 +127,12 @@ def build(options: BuildOptions) -> BuildResult:
                 if options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
                     result.stale_search = deferred_update(pagefind, writer, shards)
                 else:
-                    update_index(pagefind, writer, shards, options.jobs)
+                    update_index(pagefind, writer, shards, options.jobs, early)
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {}, stats.kept if stats else ())
     except BaseException:
+        if early:
+            early.cancel()
         if writer:
             writer.abort()
         raise

@@ -33,8 +33,8 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Container, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Container, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
@@ -218,18 +218,82 @@ def stale_shards(shards: Sequence[Shard], output: Path, changed: Container[str],
     return frozenset(stale)
 
 
-def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs: int) -> None:
+def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs: int,
+                 early: EarlyIndex | None = None) -> None:
     """Write the search index of a build: shards that are still right are kept as they are, the
-    others are indexed again, ``jobs`` Pagefind processes at a time, each over its shard's pages alone."""
-    stale = stale_shards(shards, writer.output, writer.changed, writer.source, pagefind_version(binary))
+    others are indexed again, ``jobs`` Pagefind processes at a time, each over its shard's pages alone.
+    The shards ``early`` started on already (when it did) are its to index."""
+    started = early.stale if early is not None and early.stale is not None else None
+    checked = [shard for shard in shards if started is None or shard.name not in early.names]
+    stale = stale_shards(checked, writer.output, writer.changed, writer.source, pagefind_version(binary))
+    stale |= started or frozenset()
     for shard in shards:
         if shard.name not in stale:
             writer.keep_folder(shard.folder)
-    todo = [shard for shard in shards if shard.name in stale]
+    todo = [shard for shard in checked if shard.name in stale]
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        for shard, bundle in zip(todo, pool.map(lambda shard: index_shard(binary, shard, writer.source), todo)):
-            for rel, data in bundle:
-                writer.add(f"{shard.folder}/{rel}", data)
+        bundles = list(zip(todo, pool.map(lambda shard: index_shard(binary, shard, writer.source), todo)))
+    if started is not None:
+        bundles += early.bundles()
+    for shard, bundle in bundles:
+        for rel, data in bundle:
+            writer.add(f"{shard.folder}/{rel}", data)
+
+
+class EarlyIndex:
+    """The shards an edit most likely made stale (those of the articles whose files were parsed
+    again), indexed in the background while the build goes on.
+
+    The build renders their pages first (``render_pages``' ``first``), then calls :meth:`start`,
+    which checks which of these shards really are stale and starts Pagefind on those in a thread;
+    the build meanwhile fingerprints the other pages on its own core, and :func:`update_index`
+    collects the bundles. The bytes are those a later start would give: a shard's bundle depends
+    on its pages alone, and they are final once rendered.
+    """
+
+    def __init__(self, binary: Path, writer: SiteWriter, shards: Sequence[Shard]) -> None:
+        self.binary, self.writer, self.shards = binary, writer, tuple(shards)
+        self.names = frozenset(shard.name for shard in self.shards)
+        self.stale: frozenset[str] | None = None  # once started: those of the shards that are stale
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[list[tuple[Shard, list[tuple[str, bytes]]]]] | None = None
+        self._processes: list[subprocess.Popen[bytes]] = []
+
+    def first(self, pages: Sequence[Page]) -> frozenset[int]:
+        """Positions in ``pages`` of the pages of these shards: the pages to render first."""
+        paths = {path for shard in self.shards for path in shard.pages}
+        return frozenset(index for index, page in enumerate(pages) if page.output_path in paths)
+
+    def start(self) -> None:
+        """Check the shards (their pages are rendered) and start indexing the stale ones."""
+        self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source,
+                                  pagefind_version(self.binary))
+        todo = [shard for shard in self.shards if shard.name in self.stale]
+        self._pool = ThreadPoolExecutor(1)
+        self._future = self._pool.submit(
+            lambda: [(shard, index_shard(self.binary, shard, self.writer.source, self._processes.append)) for shard in todo])
+
+    def bundles(self) -> list[tuple[Shard, list[tuple[str, bytes]]]]:
+        """The stale shards' bundle files, once Pagefind is done with them."""
+        assert self._future is not None and self._pool is not None
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown()
+
+    def cancel(self) -> None:
+        """Stop Pagefind (the build failed): it must not go on reading a staging folder being removed."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in self._processes:
+                process.kill()
+
+
+def shards_of(shards: Sequence[Shard], web_urls: Iterable[str]) -> tuple[Shard, ...]:
+    """Those of ``shards`` (a build's, from :func:`plan_shards`) that the articles with these web URLs belong to."""
+    count = shard_count(sum(len(shard.pages) for shard in shards))
+    names = {shard_name(web_url, count) for web_url in web_urls}
+    return tuple(shard for shard in shards if shard.name in names)
 
 
 def deferred_update(binary: Path, writer: SiteWriter, shards: tuple[Shard, ...]) -> SearchUpdate | None:
@@ -270,6 +334,7 @@ class PagefindService:
         assert process.stdin is not None and process.stdout is not None
         replies = _Replies(process.stdout)
         feeder: Thread | None = None
+        unreadable: list[str] = []  # a page the feeder could not read
         try:
             try:
                 _send(process.stdin, 0, {"type": "NewIndex", "config": None})
@@ -277,12 +342,16 @@ class PagefindService:
                 pass
             index_id = replies.next(0)["index_id"]
             # Pagefind answers every page; a thread feeds them so neither side waits on a full pipe.
-            feeder = Thread(target=self._feed, args=(process.stdin, index_id, pages), daemon=True)
+            feeder = Thread(target=self._feed, args=(process.stdin, index_id, pages, unreadable), daemon=True)
             feeder.start()
             for number in range(1, len(pages) + 1):
                 replies.next(number)
             files = replies.next(len(pages) + 1)["files"]
             return {file["path"]: base64.b64decode(file["content"]) for file in files}
+        except SearchError:
+            if unreadable:
+                raise SearchError(f"search index: cannot read {unreadable[0]}") from None
+            raise
         finally:
             process.kill()
             process.wait()
@@ -290,12 +359,21 @@ class PagefindService:
                 feeder.join()
 
     @staticmethod
-    def _feed(stdin: IO[bytes], index_id: int, pages: Sequence[tuple[str, Path]]) -> None:
+    def _feed(stdin: IO[bytes], index_id: int, pages: Sequence[tuple[str, Path]], unreadable: list[str]) -> None:
         """Hand over each page without its related-stories sidebar (:func:`indexed_part`): the index
-        is the same without it (tested), and Pagefind reads a fifth less HTML."""
+        is the same without it (tested), and Pagefind reads a fifth less HTML.
+
+        A page it cannot read ends Pagefind's input, so Pagefind stops and the reading side reports
+        that page, rather than both waiting for the rest forever.
+        """
         try:
             for number, (url, path) in enumerate(pages, 1):
-                page = path.read_bytes()
+                try:
+                    page = path.read_bytes()
+                except OSError as exc:
+                    unreadable.append(f"{path}: {exc.strerror or exc}")
+                    stdin.close()
+                    return
                 _send(stdin, number, {"type": "AddFile", "index_id": index_id, "file_path": None, "url": url,
                                       "file_contents": (indexed_part(page) or page).decode("utf-8", "replace")})
             _send(stdin, len(pages) + 1, {"type": "GetFiles", "index_id": index_id})

@@ -228,4 +228,4 @@ def test_parallel_parsing_gives_the_same_articles_and_problems_in_the_same_order
     assert forks == [2, 3]
     assert repr(parallel) == repr(serial) and repr(three) == repr(serial)
     assert len(serial.articles) > content.PARALLEL_MIN and len(serial.problems) > 15
-    assert cache.reparsed == len(cache.parsed) == content.PARALLEL_MIN + len(hostile)  # every readable file, once
+    assert len(cache.reparsed) == len(cache.parsed) == content.PARALLEL_MIN + len(hostile)  # every readable file, once

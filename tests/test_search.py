@@ -28,9 +28,20 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def _build(project: Path, output: str = "_site", cache: str | None = ".cache") -> BuildResult:
+def _build(project: Path, output: str = "_site", cache: str | None = ".cache", jobs: int = 1) -> BuildResult:
     return build(BuildOptions(content=project / "content", output=project / output,
-                              cache_dir=project / cache if cache else None, jobs=1))
+                              cache_dir=project / cache if cache else None, jobs=jobs))
+
+
+@pytest.fixture(params=[1, 2], ids=["1 job", "2 jobs"])
+def jobs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Builds with one job, and with two, where the shards of the articles parsed again are indexed
+    while the other pages are fingerprinted (``search.EarlyIndex``): checked to really happen."""
+    started = []
+    start = search.EarlyIndex.start
+    monkeypatch.setattr(search.EarlyIndex, "start", lambda self: (started.append(self.names), start(self)))
+    yield request.param
+    assert bool(started) == (request.param > 1)
 
 
 def _clean_build(project: Path) -> dict[str, bytes]:
@@ -148,14 +159,14 @@ def test_the_index_is_split_into_shards_and_only_the_first_holds_the_engine(proj
     assert 'data-bundles="/pagefind/4-00/ /pagefind/4-01/ /pagefind/4-02/ /pagefind/4-03/"' in search_page
 
 
-def test_editing_one_article_reindexes_its_shard_alone_and_matches_a_clean_build(project: Path):
-    _build(project)
+def test_editing_one_article_reindexes_its_shard_alone_and_matches_a_clean_build(project: Path, jobs: int):
+    _build(project, jobs=jobs)
     site = project / "_site"
     edited = project / "content" / "000" / "000017.md"
     page = _article_page(site, edited)
     before = _shard_inodes(site)
     _reword(edited, "excerpt", "Lighthouse keepers vote to stay (synthetic).")
-    _build(project)
+    _build(project, jobs=jobs)
     after = _shard_inodes(site)
     assert [name for name in before if after[name] != before[name]] == [_membership(site)[page]]
     [fragment] = [f for f in search_fragments(site, _membership(site)[page]) if f["url"] == "/" + page.removesuffix("index.html")]
@@ -163,36 +174,36 @@ def test_editing_one_article_reindexes_its_shard_alone_and_matches_a_clean_build
     assert tree_bytes(site) == _clean_build(project)
 
 
-def test_deleting_drafting_and_adding_articles_keep_the_index_equal_to_a_clean_build(project: Path):
-    _build(project)
+def test_deleting_drafting_and_adding_articles_keep_the_index_equal_to_a_clean_build(project: Path, jobs: int):
+    _build(project, jobs=jobs)
     site = project / "_site"
     content = project / "content" / "000"
     (content / "000003.md").unlink()
-    _build(project)
+    _build(project, jobs=jobs)
     assert len(search_fragments(site)) == COUNT - 1 and tree_bytes(site) == _clean_build(project)
     drafted = content / "000005.md"
     drafted.write_text(drafted.read_text(encoding="utf-8").replace("published: true", "published: false"), encoding="utf-8")
-    _build(project)
+    _build(project, jobs=jobs)
     assert len(search_fragments(site)) == COUNT - 2 and tree_bytes(site) == _clean_build(project)
     write_corpus(project / "more", 12, seed=7)  # 50 articles: 8 shards, every article indexed again
     for index, path in enumerate(sorted((project / "more").rglob("*.md"))):
         shutil.move(path, content / f"more-{index}.md")
-    _build(project)
+    _build(project, jobs=jobs)
     assert sorted(p.name for p in (site / "pagefind").iterdir()) == [f"8-{n:02d}" for n in range(8)]
     assert tree_bytes(site) == _clean_build(project)
 
 
-def test_a_new_title_reindexes_the_articles_shard_alone_though_its_url_and_neighbours_sidebars_change(project: Path):
+def test_a_new_title_reindexes_the_articles_shard_alone_though_its_url_and_neighbours_sidebars_change(project: Path, jobs: int):
     """A retitled article moves to a new URL but stays in the shard of its webUrl, which is indexed
     again for the new URL; it shows its new title in the related sidebars of other articles: their
     pages change, their shards do not."""
-    _build(project)
+    _build(project, jobs=jobs)
     site = project / "_site"
     edited = project / "content" / "000" / "000011.md"
     old_page = _article_page(site, edited)
     before, inodes, old_membership = tree_bytes(site), _shard_inodes(site), _membership(site)
     _reword(edited, "title", "Lighthouse keepers vote to stay (synthetic)")
-    _build(project)
+    _build(project, jobs=jobs)
     after, membership = tree_bytes(site), _membership(site)
     new_page = _article_page(site, edited)
     shard = search.shard_name(_web_url(edited), 4)
@@ -238,6 +249,30 @@ def test_a_pagefind_that_stops_early_is_an_error(tmp_path: Path):
     shard = search.Shard("1-00", ("a/index.html",), primary=True)
     with pytest.raises(search.SearchError, match="pagefind stopped before it finished"):
         search.index_shard(Path(shutil.which("cat")), shard, lambda path: tmp_path / path)
+
+
+def test_a_page_that_cannot_be_read_stops_pagefind_and_is_named(tmp_path: Path):
+    """Pagefind waits for the rest of its input: a page the feeder cannot read must end it, or
+    both sides would wait for each other forever."""
+    page = tmp_path / "a" / "index.html"
+    page.parent.mkdir()
+    page.write_text("<html><article data-pagefind-body><h1>A</h1></article></html>", encoding="utf-8")
+    shard = search.Shard("1-00", ("a/index.html", "b/index.html"), primary=True)
+    outcome: list[BaseException | None] = []
+
+    def index() -> None:
+        try:
+            search.index_shard(search.find_pagefind(), shard, lambda path: tmp_path / path)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - examined below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=index, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "indexing hung on a page it could not read"
+    [error] = outcome
+    assert isinstance(error, search.SearchError) and "cannot read" in str(error) and "b/index.html" in str(error)
 
 
 def test_the_preview_defers_the_stale_shard_and_its_refresh_catches_up_to_a_clean_build(project: Path):
