@@ -34,7 +34,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Container, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Thread
@@ -43,6 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config
 from .content import Problem
 from .model import Article
+from .workers import Forked
 
 if TYPE_CHECKING:
     from .output import SiteWriter
@@ -245,19 +246,18 @@ class EarlyIndex:
     again), indexed in the background while the build goes on.
 
     The build renders their pages first (``render_pages``' ``first``), then calls :meth:`start`,
-    which checks which of these shards really are stale and starts Pagefind on those in a thread;
-    the build meanwhile fingerprints the other pages on its own core, and :func:`update_index`
-    collects the bundles. The bytes are those a later start would give: a shard's bundle depends
-    on its pages alone, and they are final once rendered.
+    which checks which of these shards really are stale and starts indexing those in a forked
+    child (a thread feeding Pagefind would wait on the build for the interpreter lock at every
+    page); the build meanwhile fingerprints the other pages, and :func:`update_index` collects the
+    bundles. The bytes are those a later start would give: a shard's bundle depends on its pages
+    alone, and they are final once rendered.
     """
 
     def __init__(self, binary: Path, writer: SiteWriter, shards: Sequence[Shard]) -> None:
         self.binary, self.writer, self.shards = binary, writer, tuple(shards)
         self.names = frozenset(shard.name for shard in self.shards)
         self.stale: frozenset[str] | None = None  # once started: those of the shards that are stale
-        self._pool: ThreadPoolExecutor | None = None
-        self._future: Future[list[tuple[Shard, list[tuple[str, bytes]]]]] | None = None
-        self._processes: list[subprocess.Popen[bytes]] = []
+        self._child: Forked[list[list[tuple[str, bytes]]]] | None = None
 
     def first(self, pages: Sequence[Page]) -> frozenset[int]:
         """Positions in ``pages`` of the pages of these shards: the pages to render first."""
@@ -268,25 +268,21 @@ class EarlyIndex:
         """Check the shards (their pages are rendered) and start indexing the stale ones."""
         self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source,
                                   pagefind_version(self.binary))
-        todo = [shard for shard in self.shards if shard.name in self.stale]
-        self._pool = ThreadPoolExecutor(1)
-        self._future = self._pool.submit(
-            lambda: [(shard, index_shard(self.binary, shard, self.writer.source, self._processes.append)) for shard in todo])
+        source = self.writer.source
+        self._child = Forked(lambda: [index_shard(self.binary, shard, source) for shard in self._todo()])
 
     def bundles(self) -> list[tuple[Shard, list[tuple[str, bytes]]]]:
         """The stale shards' bundle files, once Pagefind is done with them."""
-        assert self._future is not None and self._pool is not None
-        try:
-            return self._future.result()
-        finally:
-            self._pool.shutdown()
+        assert self._child is not None
+        return list(zip(self._todo(), self._child.result()))
 
     def cancel(self) -> None:
-        """Stop Pagefind (the build failed): it must not go on reading a staging folder being removed."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            for process in self._processes:
-                process.kill()
+        """Stop indexing (the build failed): Pagefind must not go on reading a staging folder being removed."""
+        if self._child is not None:
+            self._child.cancel()
+
+    def _todo(self) -> list[Shard]:
+        return [shard for shard in self.shards if self.stale is not None and shard.name in self.stale]
 
 
 def shards_of(shards: Sequence[Shard], web_urls: Iterable[str]) -> tuple[Shard, ...]:

@@ -25,7 +25,7 @@ import signal
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -167,6 +167,70 @@ def _next_order(orders_fd: int) -> range | None:
         data += more
     start, stop, step = _ORDER.unpack(data)
     return range(start, stop, step) if step else None
+
+
+class Forked(Generic[R]):
+    """``function()`` computed in a forked child while the parent goes on; :meth:`result` waits for it.
+
+    For work that must not share the parent's interpreter lock: a thread that feeds an external
+    process page by page waits up to the lock's switch interval every time it needs the lock back
+    from a busy parent, and so crawls. The child inherits everything (nothing is pickled on the way
+    in) and sends back the pickled result, or the exception, as a fork_map worker does.
+    """
+
+    def __init__(self, function: Callable[[], R]) -> None:
+        read, write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: never returns
+            os.close(read)
+            status = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops us
+                try:
+                    payload, kind = pickle.dumps(function(), pickle.HIGHEST_PROTOCOL), _RESULT
+                except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+                    payload, kind = _pickled_error(exc), _ERROR
+                with os.fdopen(write, "wb") as out:
+                    out.write(_HEADER.pack(len(payload), kind))
+                    out.write(payload)
+            except BaseException:  # noqa: BLE001 - a child must never run on into the parent's code
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(write)
+        self._read: int | None = read
+
+    def result(self) -> R:
+        """The function's result, once the child has sent it; its exception raised here if it raised one."""
+        assert self._read is not None, "result() or cancel() was called already"
+        data = bytearray()
+        try:
+            while chunk := os.read(self._read, 1 << 20):
+                data += chunk
+        finally:
+            self._close()
+        if len(data) < _HEADER.size:
+            raise RuntimeError("a forked child stopped without a result")
+        length, kind = _HEADER.unpack_from(data)
+        value = pickle.loads(bytes(data[_HEADER.size:_HEADER.size + length]))
+        if kind == _ERROR:
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """Stop the child now (the parent no longer wants the result)."""
+        if self._read is not None:
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._close()
+
+    def _close(self) -> None:
+        assert self._read is not None
+        os.close(self._read)
+        self._read = None
+        os.waitpid(self._pid, 0)
 
 
 def _pickled_error(exc: Exception) -> bytes:

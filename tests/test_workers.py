@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from digest.workers import fork_map
+from digest.workers import Forked, fork_map
 
 
 def test_every_item_is_computed_once_by_the_workers():
@@ -61,3 +61,29 @@ def test_each_of_two_workers_takes_one_run_of_neighbours_and_a_slow_one_takes_fe
     front, back = sorted(by_worker.values(), key=min)
     assert sorted(front) == list(range(len(front))) and sorted(back) == list(range(len(front), 200))
     assert len(front) > 120  # it went through the fast half, then met the other worker in the slow one
+
+
+def test_a_forked_call_runs_alongside_the_parent_and_hands_back_its_result():
+    started = time.perf_counter()
+    child = Forked(lambda: (time.sleep(0.3), os.getpid(), b"x" * 3_000_000))
+    parent_work = time.perf_counter() - started  # the parent goes on at once
+    _, pid, data = child.result()
+    assert parent_work < 0.2 and pid != os.getpid() and data == b"x" * 3_000_000
+
+
+def test_an_error_in_a_forked_call_is_raised_in_the_parent():
+    child = Forked(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        child.result()
+
+
+def test_a_cancelled_forked_call_leaves_no_process_behind(tmp_path):
+    marker = tmp_path / "pid"
+    child = Forked(lambda: (marker.write_text(str(os.getpid())), time.sleep(30)))
+    deadline = time.monotonic() + 10
+    while not marker.exists() or not marker.read_text():
+        assert time.monotonic() < deadline, "the forked call never started"
+        time.sleep(0.01)
+    child.cancel()
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(marker.read_text()), 0)  # killed and reaped
