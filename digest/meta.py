@@ -174,11 +174,12 @@ def json_ld(*nodes: str) -> Markup:
 
 def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> ArticleSharing:
     url = locate(post)
-    trail = [(config.title, locate("home"))]
+    home = (config.title, locate("home"))
+    page = (post.article.title, url)
     if post.topics:
-        trail.append((post.topics[0].name, locate(post.topics[0])))
-    trail.append((post.article.title, url))
-    return ArticleSharing(ArticleGraph(post, url, tuple(trail), config), feeds)
+        topic = post.topics[0]
+        return ArticleSharing(ArticleGraph(post, url, (home, (topic.name, locate(topic)), page), config), feeds)
+    return ArticleSharing(ArticleGraph(post, url, (home, page), config), feeds)
 
 
 def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: Sequence[Post], first_position: int, page: int,
@@ -187,7 +188,7 @@ def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: S
     is the rank of its first story)."""
     trail = ((config.title, locate("home")), (name, locate(owner)))
     graph = CollectionGraph(locate(owner, page), name, config.language, first_position,
-                            tuple(locate(post) for post in posts), trail)
+                            tuple(map(locate, posts)), trail)
     return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, graph=graph)
 
 

@@ -11,6 +11,7 @@ from digest.clusters import Entry, candidate_pairs, find_clusters, similar
 from digest.config import Config
 from digest.model import Provider, Story
 from digest.site import build_site
+from digest import tokens
 from digest.tokens import jaccard, title_tokens
 from tests.helpers import write_article
 from tests.test_site import T0, art
@@ -33,6 +34,15 @@ def test_titles_are_compared_as_normalised_word_sets():
     assert title_tokens("Café BANS drones!") == title_tokens("cafe ban drone") == {"cafe", "ban", "drone"}
     assert title_tokens("The press: it is what it is") == {"press"}
     assert title_tokens("…") == frozenset()
+
+
+def test_title_words_stay_right_when_the_remembered_words_start_again(monkeypatch):
+    monkeypatch.setattr(tokens, "_STEMS_MAX", 3)
+    monkeypatch.setattr(tokens, "_STEMS", tokens._Stems())
+    title = "The mayor bans drones as cities ban drones and the press asks why"
+    for _ in range(2):
+        assert title_tokens(title) == {"mayor", "ban", "drone", "citie", "press", "ask"}
+        assert len(tokens._STEMS) <= 3
 
 
 def test_the_same_story_from_three_providers_is_one_cluster_led_by_the_best():
