@@ -11,7 +11,7 @@ placeholder panel shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from .imagecache import Entry, ImageCache, Variant
@@ -92,16 +92,17 @@ class Pictures:
         """The Jinja global ``picture(post_or_link, slot, eager)``."""
         title, images, provider = _describe(item)
         chosen = self._choose(images)
-        base = Picture(slot, provider.monogram, provider.palette, provider.logo)
+        # The placeholder panel's fields, given whole to each Picture (dataclasses.replace costs more than the rest).
+        panel = (slot, provider.monogram, provider.palette, provider.logo)
         if chosen is None:
-            return base
+            return Picture(*panel)
         image, entry = chosen
         spec = SLOTS[slot]
         alt = image.alt or f"Image for: {title}"
         if entry is None:
             known = image.width is not None and image.height is not None
-            return replace(
-                base, src=image.url, alt=alt,
+            return Picture(
+                *panel, src=image.url, alt=alt,
                 width=image.width if known else None, height=image.height if known else None,
                 eager=eager, small=known and image.width < spec.min_width,
             )
@@ -112,14 +113,14 @@ class Pictures:
         others = sorted((f, vs) for f, vs in by_format.items() if f != "webp")
         if entry.width < spec.min_width:
             # Shown at its own size: width descriptors would make the browser scale it to `sizes`.
-            return replace(
-                base, src=self._href(webp[-1]), alt=alt,
+            return Picture(
+                *panel, src=self._href(webp[-1]), alt=alt,
                 width=entry.width, height=entry.height, eager=eager, small=True,
                 sources=tuple(Source(_MIME[f], self._href(vs[-1])) for f, vs in others),
             )
         fallback = next((v for v in webp if v.width >= spec.fallback_width), webp[-1])
-        return replace(
-            base, src=self._href(fallback), alt=alt,
+        return Picture(
+            *panel, src=self._href(fallback), alt=alt,
             width=entry.width, height=entry.height, srcset=self._srcset(webp), sizes=spec.sizes,
             sources=tuple(Source(_MIME[f], self._srcset(vs)) for f, vs in others), eager=eager,
         )

@@ -97,6 +97,17 @@ def test_a_fragment_is_rendered_once_per_distinct_call_and_escaped(tmp_path):
     assert first == again == "&lt;b&gt;same&lt;/b&gt;" and other == "other" and counter == [1, 1]
     fresh: list[int] = []  # any argument but a string, number, boolean or None counts by identity
     assert renderer.fragment("partials/count.html", text=text, counter=fresh) == first and fresh == [1]
+    for value in (1, True, 1.0):  # equal values of other types print differently: each is its own call
+        renderer.fragment("partials/count.html", text=value, counter=counter)
+    assert counter == [1, 1, 1, 1, 1]
+
+
+def test_a_function_that_takes_the_context_still_gets_it(tmp_path):
+    # The renderer's own functions skip Jinja's check for a context argument; any other keeps it.
+    renderer = _renderer_with(tmp_path, {"home.html": "{% for x in [1] %}{{ shout('!') }}{% endfor %}{{ link('home') }}"})
+    renderer.env.globals["shout"] = jinja2.pass_context(lambda context, mark: context["title"] + mark)
+    page = plan_pages(build_site((art(1),), Config()))[0]
+    assert renderer.render(page).decode() == page.context["title"] + "!/"
 
 
 def test_a_fragment_sees_only_its_arguments_not_the_page(tmp_path):
