@@ -8,6 +8,9 @@ from datetime import datetime, timezone
 
 import jinja2
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup
 
 from digest.assets import load_assets
 from digest.config import Config
@@ -80,6 +83,27 @@ def test_human_date_is_locale_independent():
     assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
 
 
+class _Html:
+    def __html__(self) -> str:
+        return "<i>its own</i>"
+
+
+# Every way a template prints: a value, in a loop, a set block, a macro and its caller, a filter block,
+# a concatenation, filters.
+_PRINTING = """{{ v }}|{% for x in [v, v] %}{{ x }}{% endfor %}|{% set b %}<{{ v }}>{% endset %}{{ b }}|{{ b|length }}|
+{% macro m(x) %}[{{ x }}]{% endmacro %}{% macro c(x) %}[{{ x }}{{ caller() }}]{% endmacro %}
+{{ m(v) }}{% call c(v) %}{{ v }}{% endcall %}|
+{% filter upper %}{{ v }}{% endfilter %}|{{ v ~ v }}|{{ v | e }}|{{ (v | string) + "&" }}"""
+
+
+@given(st.one_of(st.text(), st.integers(), st.none(), st.text().map(Markup), st.just(_Html())))
+def test_templates_print_exactly_what_jinja_prints(value):
+    # The renderer prints without a Markup object per value (render._escape_output): the same text everywhere.
+    renderer = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    assert renderer.env.from_string(_PRINTING).render(v=value) == plain.from_string(_PRINTING).render(v=value)
+
+
 def _renderer_with(tmp_path, templates: dict[str, str], cache_dir=None) -> Renderer:
     for name, text in templates.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -104,7 +128,8 @@ def test_a_fragment_is_rendered_once_per_distinct_call_and_escaped(tmp_path):
 
 def test_a_function_that_takes_the_context_still_gets_it(tmp_path):
     # The renderer's own functions skip Jinja's check for a context argument; any other keeps it.
-    renderer = _renderer_with(tmp_path, {"home.html": "{% for x in [1] %}{{ shout('!') }}{% endfor %}{{ link('home') }}"})
+    home = "{% for x in [1] %}{{ shout('!') }}{% endfor %}{{ link('home') }}"
+    renderer = _renderer_with(tmp_path, {"home.html": home})
     renderer.env.globals["shout"] = jinja2.pass_context(lambda context, mark: context["title"] + mark)
     page = plan_pages(build_site((art(1),), Config()))[0]
     assert renderer.render(page).decode() == page.context["title"] + "!/"
