@@ -10,7 +10,7 @@ import hashlib
 import marshal
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import CodeType, MethodType
 from typing import Any
@@ -76,6 +76,8 @@ class Renderer:
         self._digests: dict[str, bytes] = {}
         self._closures: dict[str, dict[str, str]] = {}  # see _dependencies
         self._fragments: dict[tuple[Any, ...], tuple[Markup, dict[str, Any]]] = {}
+        self._times: dict[tuple[datetime, int], tuple[str, str]] = {}  # see _local_times
+        self._days: dict[date, str] = {}  # see link
 
     def fragment(self, name: str, **values: Any) -> Markup:
         """The Jinja global ``fragment(name, **values)``: the partial ``name`` rendered with only
@@ -100,6 +102,11 @@ class Renderer:
 
     def link(self, obj: Any, page: int = 1) -> str:
         """Root-relative link under the base path, so a sub-path site works on any host."""
+        if type(obj) is date and page == 1:  # a story's day, linked from its page and cards: formatted once per day
+            url = self._days.get(obj)
+            if url is None:
+                url = self._days[obj] = self.link_path(url_for(obj))
+            return url
         return self.link_path(url_for(obj, page))
 
     def asset(self, path: str) -> str:
@@ -118,11 +125,25 @@ class Renderer:
         return base + site_path.removeprefix(self._base_path)
 
     def human_date(self, moment: datetime) -> str:
-        local = moment.astimezone(self._tz)
-        return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local.hour:02d}:{local.minute:02d}"
+        return self._local_times(moment)[1]
 
     def iso_date(self, moment: datetime) -> str:
-        return moment.astimezone(self._tz).isoformat()
+        return self._local_times(moment)[0]
+
+    def _local_times(self, moment: datetime) -> tuple[str, str]:
+        """A moment in the site's time zone, as ISO 8601 and for readers: a story's time is printed on
+        its page, its cards and the related entries that link it, and worked out once per process.
+
+        Equal moments are the same instant, except that within one zone equality ignores ``fold``
+        (the first or second 02:30 of a night the clocks go back): it is part of the key.
+        """
+        key = (moment, moment.fold)
+        texts = self._times.get(key)
+        if texts is None:
+            local = moment.astimezone(self._tz)
+            human = f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local.hour:02d}:{local.minute:02d}"
+            texts = self._times[key] = (local.isoformat(), human)
+        return texts
 
     def inputs(self) -> tuple[Any, ...]:
         """Everything besides the page and its templates that rendering reads: part of every page fingerprint.
@@ -219,13 +240,16 @@ def _escape_output(value: Any) -> str:
     Jinja wraps every printed value in ``escape()``, which builds a Markup object for each (about
     a million per 10,000-article build). Jinja only joins what it prints into the page (or into a
     buffer it marks safe itself: a macro, a ``set`` block), so the escaped text is all it needs:
-    a plain string escapes in one C call, Markup prints as it is, anything else goes to ``escape``.
+    a plain string escapes in one C call, Markup prints as it is, an int as its digits, anything
+    else goes to ``escape``.
     """
     kind = type(value)
     if kind is str:
         return _escape_inner(value)
     if kind is Markup:
         return value
+    if kind is int:
+        return str(value)
     return escape(value)
 
 

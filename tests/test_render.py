@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 import jinja2
 import pytest
@@ -81,6 +82,18 @@ def test_rendering_is_deterministic():
 def test_human_date_is_locale_independent():
     renderer = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
     assert renderer.human_date(datetime(2020, 8, 17, 8, 14, tzinfo=timezone.utc)) == "17 August 2020, 08:14"
+
+
+def test_equal_times_of_a_night_the_clocks_go_back_print_apart():
+    # Within one zone, datetimes that differ only in fold compare equal but are an hour apart:
+    # the renderer's memo of printed times must tell them apart.
+    renderer = Renderer(ROOT / "templates", Config(), load_assets(ROOT / "static"))
+    first = datetime(2024, 10, 27, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+    second = first.replace(fold=1)
+    assert first == second
+    printed = [renderer.human_date(first), renderer.human_date(second)]
+    assert printed == ["27 October 2024, 00:30", "27 October 2024, 01:30"]
+    assert renderer.iso_date(second) == "2024-10-27T01:30:00+00:00"
 
 
 class _Html:
