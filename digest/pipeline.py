@@ -106,12 +106,13 @@ def build(options: BuildOptions) -> BuildResult:
     # With the inputs of the last build, the output is not what it left (or it would have stopped
     # above): the writer sees what is there rather than trusting its record.
     writer = None if skip_writing else SiteWriter(options.output, walk=same_inputs)
+    shards = search_shards(pages)
     # With a core to spare, the search shards of the articles parsed again are indexed while the
     # other pages are fingerprinted (the preview re-indexes after reloading instead).
     early = None
     if pagefind and writer and not options.defer_search and options.jobs > 1:
         edited = (article.web_url for article in loaded.articles if article.source in cache.reparsed)
-        early = EarlyIndex(pagefind, writer, shards_of(search_shards(pages), edited))
+        early = EarlyIndex(pagefind, writer, shards_of(shards, edited))
     try:
         # Rendering without a writer checks the templates (`check`); `--strict` with errors renders nothing.
         stats = render_pages(pages, renderer, writer, cache, options.jobs, early.first(pages) if early else (),
@@ -123,7 +124,6 @@ def build(options: BuildOptions) -> BuildResult:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
             if pagefind:
-                shards = search_shards(pages)
                 if options.defer_search and writer.keep_folder(SEARCH_BUNDLE):
                     result.stale_search = deferred_update(pagefind, writer, shards)
                 else:
