@@ -226,7 +226,8 @@ def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs
     The shards ``early`` started on already (when it did) are its to index."""
     started = early.stale if early is not None and early.stale is not None else None
     checked = [shard for shard in shards if started is None or shard.name not in early.names]
-    stale = stale_shards(checked, writer.output, writer.changed, writer.source, pagefind_version(binary))
+    version = early.version if early is not None and early.version else pagefind_version(binary)
+    stale = stale_shards(checked, writer.output, writer.changed, writer.source, version)
     stale |= started or frozenset()
     for shard in shards:
         if shard.name not in stale:
@@ -257,6 +258,7 @@ class EarlyIndex:
         self.binary, self.writer, self.shards = binary, writer, tuple(shards)
         self.names = frozenset(shard.name for shard in self.shards)
         self.stale: frozenset[str] | None = None  # once started: those of the shards that are stale
+        self.version = ""  # once started: Pagefind's version, which update_index needs too (a process to ask)
         self._child: Forked[list[list[tuple[str, bytes]]]] | None = None
 
     def first(self, pages: Sequence[Page]) -> frozenset[int]:
@@ -266,8 +268,8 @@ class EarlyIndex:
 
     def start(self) -> None:
         """Check the shards (their pages are rendered) and start indexing the stale ones."""
-        self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source,
-                                  pagefind_version(self.binary))
+        self.version = pagefind_version(self.binary)
+        self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source, self.version)
         source = self.writer.source
         self._child = Forked(lambda: [index_shard(self.binary, shard, source) for shard in self._todo()])
 
