@@ -25,7 +25,7 @@ import signal
 import struct
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -142,14 +142,10 @@ def _work(function: Callable[[T], R], items: Sequence[T], orders_fd: int, result
         with os.fdopen(results_fd, "wb", buffering=1 << 16) as out:
             while (chunk := _next_order(orders_fd)) is not None:
                 for position in chunk:
-                    try:
-                        payload, kind = pickle.dumps((position, function(items[position])), pickle.HIGHEST_PROTOCOL), _RESULT
-                    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-                        payload, kind = _pickled_error(exc), _ERROR
-                    out.write(_HEADER.pack(len(payload), kind))
-                    out.write(payload)
+                    message, failed = _message(lambda: (position, function(items[position])))
+                    out.write(message)
                     out.flush()  # at once, so a worker whose parent was killed stops at its next item
-                    if kind == _ERROR:
+                    if failed:
                         return
     except BaseException:  # noqa: BLE001 - a worker must never run on into the parent's code
         status = 1
@@ -186,13 +182,9 @@ class Forked(Generic[R]):
             status = 0
             try:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent stops us
-                try:
-                    payload, kind = pickle.dumps(function(), pickle.HIGHEST_PROTOCOL), _RESULT
-                except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
-                    payload, kind = _pickled_error(exc), _ERROR
+                message, _ = _message(function)
                 with os.fdopen(write, "wb") as out:
-                    out.write(_HEADER.pack(len(payload), kind))
-                    out.write(payload)
+                    out.write(message)
             except BaseException:  # noqa: BLE001 - a child must never run on into the parent's code
                 status = 1
             finally:
@@ -209,12 +201,9 @@ class Forked(Generic[R]):
                 data += chunk
         finally:
             self._close()
-        if len(data) < _HEADER.size:
+        value = _take(data)
+        if value is _INCOMPLETE:
             raise RuntimeError("a forked child stopped without a result")
-        length, kind = _HEADER.unpack_from(data)
-        value = pickle.loads(bytes(data[_HEADER.size:_HEADER.size + length]))
-        if kind == _ERROR:
-            raise value
         return value
 
     def cancel(self) -> None:
@@ -231,6 +220,34 @@ class Forked(Generic[R]):
         os.close(self._read)
         self._read = None
         os.waitpid(self._pid, 0)
+
+
+_INCOMPLETE = object()  # what _take finds in a buffer that holds no whole message yet
+
+
+def _message(compute: Callable[[], Any]) -> tuple[bytes, bool]:
+    """``compute()``'s result as one message for the parent (length, kind, pickle), or the exception it
+    raised; True when it raised."""
+    try:
+        payload, kind = pickle.dumps(compute(), pickle.HIGHEST_PROTOCOL), _RESULT
+    except Exception as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        payload, kind = _pickled_error(exc), _ERROR
+    return _HEADER.pack(len(payload), kind) + payload, kind == _ERROR
+
+
+def _take(buffer: bytearray) -> Any:
+    """Remove the first whole message from ``buffer`` and return its value, or raise the exception it
+    carries; :data:`_INCOMPLETE` when the buffer holds no whole message yet."""
+    if len(buffer) < _HEADER.size:
+        return _INCOMPLETE
+    length, kind = _HEADER.unpack_from(buffer)
+    if len(buffer) < _HEADER.size + length:
+        return _INCOMPLETE
+    value = pickle.loads(bytes(buffer[_HEADER.size:_HEADER.size + length]))
+    del buffer[:_HEADER.size + length]
+    if kind == _ERROR:
+        raise value
+    return value
 
 
 def _pickled_error(exc: Exception) -> bytes:
@@ -259,14 +276,7 @@ def _collect(items: Sequence[T], schedule: _Schedule, workers: dict[int, _Worker
                         raise RuntimeError(f"a build worker stopped with {sum(worker.pending)} items not done")
                     continue
                 buffer += chunk
-                while len(buffer) >= _HEADER.size:
-                    length, kind = _HEADER.unpack_from(buffer)
-                    if len(buffer) < _HEADER.size + length:
-                        break
-                    value = pickle.loads(bytes(buffer[_HEADER.size:_HEADER.size + length]))
-                    del buffer[:_HEADER.size + length]
-                    if kind == _ERROR:
-                        raise value
+                while (value := _take(buffer)) is not _INCOMPLETE:
                     position, result = value
                     worker.done_one(schedule)
                     yield items[position], result
