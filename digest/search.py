@@ -54,6 +54,10 @@ SEARCH_BUNDLE = "pagefind"  # the folder of the search index: one sub-folder per
 SHARD_ARTICLES = 1000  # a shard holds at most this many articles on average before the count doubles
 MAX_SHARDS = 64  # the browser fetches a little of every shard for each search: past this, shards grow instead
 ENGINE = "pagefind.js"  # the script the search page imports, in the first shard's folder
+# How much less CPU the early index (EarlyIndex) is given than the build it overlaps: Pagefind
+# runs a thread per core, so at the same priority it takes turns with the build on the build's
+# own core, and the build (which waits for it only at the end) finishes later.
+EARLY_NICENESS = 10
 # What Pagefind writes besides the index: the search engine, kept in the first shard only, and its
 # ready-made UIs, which the theme's own search page (static/js/search.js) does not use.
 _ENGINE_FILES = re.compile(r"pagefind\.js|pagefind-worker\.js|wasm\.[^/]+\.pagefind")
@@ -249,9 +253,10 @@ class EarlyIndex:
     The build renders their pages first (``render_pages``' ``first``), then calls :meth:`start`,
     which checks which of these shards really are stale and starts indexing those in a forked
     child (a thread feeding Pagefind would wait on the build for the interpreter lock at every
-    page); the build meanwhile fingerprints the other pages, and :func:`update_index` collects the
-    bundles. The bytes are those a later start would give: a shard's bundle depends on its pages
-    alone, and they are final once rendered.
+    page), niced so that Pagefind's threads leave the build its core; the build meanwhile
+    fingerprints the other pages, and :func:`update_index` collects the bundles. The bytes are
+    those a later start would give: a shard's bundle depends on its pages alone, and they are
+    final once rendered.
     """
 
     def __init__(self, binary: Path, writer: SiteWriter, shards: Sequence[Shard]) -> None:
@@ -271,7 +276,12 @@ class EarlyIndex:
         self.version = pagefind_version(self.binary)
         self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source, self.version)
         source = self.writer.source
-        self._child = Forked(lambda: [index_shard(self.binary, shard, source) for shard in self._todo()])
+
+        def index() -> list[list[tuple[str, bytes]]]:
+            os.nice(EARLY_NICENESS)  # Pagefind inherits it
+            return [index_shard(self.binary, shard, source) for shard in self._todo()]
+
+        self._child = Forked(index)
 
     def bundles(self) -> list[tuple[Shard, list[tuple[str, bytes]]]]:
         """The stale shards' bundle files, once Pagefind is done with them."""

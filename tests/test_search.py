@@ -4,10 +4,12 @@ incremental build writes the same index as a clean one."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,14 +36,28 @@ def _build(project: Path, output: str = "_site", cache: str | None = ".cache", j
 
 
 @pytest.fixture(params=[1, 2], ids=["1 job", "2 jobs"])
-def jobs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+def jobs(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> int:
     """Builds with one job, and with two, where the shards of the articles parsed again are indexed
-    while the other pages are fingerprinted (``search.EarlyIndex``): checked to really happen."""
+    while the other pages are fingerprinted (``search.EarlyIndex``): checked to really happen, and
+    at a lower priority than the build's, so that the build keeps its core."""
     started = []
     start = search.EarlyIndex.start
     monkeypatch.setattr(search.EarlyIndex, "start", lambda self: (started.append(self.names), start(self)))
+    build_pid, niceness = os.getpid(), os.getpriority(os.PRIO_PROCESS, 0)
+    log = tmp_path / "indexed by"  # a forked child's appends reach the test through a file
+    index_shard = search.index_shard
+
+    def logged(*args: Any, **kwargs: Any) -> list[tuple[str, bytes]]:
+        with log.open("a") as out:
+            out.write(f"{os.getpid() != build_pid} {os.getpriority(os.PRIO_PROCESS, 0)}\n")
+        return index_shard(*args, **kwargs)
+
+    monkeypatch.setattr(search, "index_shard", logged)
     yield request.param
     assert bool(started) == (request.param > 1)
+    early = [int(nice) for forked, nice in map(str.split, log.read_text().splitlines()) if forked == "True"]
+    assert bool(early) == (request.param > 1)
+    assert all(nice == min(19, niceness + search.EARLY_NICENESS) for nice in early)
 
 
 def _clean_build(project: Path) -> dict[str, bytes]:
