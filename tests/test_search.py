@@ -121,14 +121,25 @@ def test_an_article_keeps_its_shard_when_others_come_and_go_or_its_url_changes()
     assert all(500 < len(shard.pages) < 1000 for shard in shards)  # about even
 
 
-def test_the_related_sidebar_is_not_part_of_what_is_indexed():
-    page = (b'<html lang="en"><article data-pagefind-body><h1>Own story</h1></article>'
-            b'<aside class="related" aria-labelledby="h"><a>Neighbour, %s</a></aside><footer></footer></html>')
-    assert search.indexed_part(page % b"old title") == search.indexed_part(page % b"new title")
-    assert search.indexed_part(page.replace(b"Own story", b"Own story, edited") % b"x") != search.indexed_part(page % b"x")
+def test_what_is_indexed_is_the_marked_element_with_the_language_and_title():
+    page = (b'<!DOCTYPE html>\n<html lang="en"><head><title>Own story</title><meta name="x" content="%s"></head>'
+            b'<body><nav>%s</nav><article data-pagefind-body><h1>Own story</h1><article><p>quoted</p></article>'
+            b'<p data-pagefind-ignore>x</p></article><aside class="related"><a>Neighbour, %s</a></aside></body></html>')
+    indexed = search.indexed_part(page % (b"a", b"b", b"c"))
+    assert indexed == (b'<!DOCTYPE html>\n<html lang="en"><title>Own story</title><body><article data-pagefind-body>'
+                       b'<h1>Own story</h1><article><p>quoted</p></article><p data-pagefind-ignore>x</p></article>'
+                       b'</body></html>')
+    # what lies outside the element (sharing tags, navigation, the related sidebar) does not count
+    assert search.indexed_part(page % (b"new", b"new", b"new")) == indexed
+    assert search.indexed_part(page.replace(b"<h1>Own", b"<h1>Edited") % (b"a", b"b", b"c")) != indexed
     assert search.indexed_part(b"<html><article><h1>A draft</h1></article></html>") is None
-    themed = b"<html><main data-pagefind-body><h1>No sidebar here</h1></main></html>"
-    assert search.indexed_part(themed) == themed  # a theme without the sidebar: all of it counts
+    # anything else Pagefind reads outside it (a filter, metadata, a second body): the whole page counts
+    for other in (b'<span data-pagefind-filter="topic">AI</span>', b'<meta data-pagefind-meta="image:/a.png">',
+                  b'<main data-pagefind-body>more</main>'):
+        whole = page.replace(b"<nav>", b"<nav>" + other) % (b"a", b"b", b"c")
+        assert search.indexed_part(whole) == whole
+    unclosed = b'<html><main data-pagefind-body><h1>No end tag</h1></html>'
+    assert search.indexed_part(unclosed) == unclosed
 
 
 def test_the_binary_is_the_one_the_pagefind_package_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -145,12 +156,13 @@ def test_the_binary_is_the_one_the_pagefind_package_finds(tmp_path: Path, monkey
     assert search.find_pagefind() is None
 
 
-def test_pagefind_indexes_the_same_without_the_sidebar(project: Path, monkeypatch: pytest.MonkeyPatch):
-    """The sidebar is left out of what Pagefind reads (it reads less): the theme's sidebar holds
-    nothing Pagefind indexes, so every shard's files are what the whole pages give."""
+def test_pagefind_indexes_the_same_from_the_marked_element_alone(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """Pagefind reads only the indexed element, the language and the title of each page (it reads
+    a fifth of the bytes): every shard's files are what the whole pages give."""
     _build(project, cache=None)
     site = project / "_site"
     shards = _shards(site)
+    assert sum(len(shard.pages) for shard in shards) == COUNT  # every article is in the index
     assert all(b'class="related"' in (site / path).read_bytes() for shard in shards for path in shard.pages)
     binary = search.find_pagefind()
     trimmed = [search.index_shard(binary, shard, lambda path: site / path) for shard in shards]
