@@ -144,8 +144,8 @@ class SiteWriter:
         current output already holds these bytes; True if written.
 
         It changes no bookkeeping, so a forked render worker can call it and write its pages itself
-        (in parallel, and without sending their bytes back); the parent then calls :meth:`record`
-        with the answer, in any order.
+        (in parallel, and without sending their bytes back), and so can a thread (the search index's
+        files); the parent then calls :meth:`record` with the answer, in any order.
         """
         if _same_bytes(os.path.join(self.output, rel_path), data):
             return False

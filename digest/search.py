@@ -272,13 +272,22 @@ def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs
         if shard.name not in stale:
             writer.keep_folder(shard.folder)
     todo = [shard for shard in checked if shard.name in stale]
+    # Each shard's files are written by the thread that indexed it, as soon as Pagefind is done with
+    # it: on a first build that is 10,000 small files at 10,000 articles, written while the other
+    # shards are indexed rather than after them all. The bookkeeping stays in this thread.
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        bundles = list(zip(todo, pool.map(lambda shard: index_shard(binary, shard, writer.source), todo)))
+        staged = list(pool.map(lambda shard: _stage(writer, shard, index_shard(binary, shard, writer.source)), todo))
     if started is not None:
-        bundles += early.bundles()
-    for shard, bundle in bundles:
-        for rel, data in bundle:
-            writer.add(f"{shard.folder}/{rel}", data)
+        staged += [_stage(writer, shard, bundle) for shard, bundle in early.bundles()]
+    for files in staged:
+        for path, written in files:
+            writer.record(path, written)
+
+
+def _stage(writer: SiteWriter, shard: Shard, bundle: list[tuple[str, bytes]]) -> list[tuple[str, bool]]:
+    """Write a shard's bundle files into the staging folder (:meth:`SiteWriter.stage`): their output
+    paths, each with whether it was written."""
+    return [(path, writer.stage(path, data)) for path, data in ((f"{shard.folder}/{rel}", data) for rel, data in bundle)]
 
 
 class EarlyIndex:
