@@ -23,7 +23,7 @@ from pathlib import Path
 from .config import Config
 from .content import ARTICLE_SUFFIXES, parse_article
 from .model import Article
-from .pages import Page, replan_article
+from .pages import Page, article_post, replan_article
 from .render import Renderer
 from .site import Post, slugify
 
@@ -40,8 +40,8 @@ class Warm:
 
     @classmethod
     def of(cls, config: Config, renderer: Renderer, pages: Iterable[Page]) -> Warm:
-        articles = {page.context["post"].article.source: page for page in pages if page.template == "article.html"}
-        return cls(config, renderer, articles)
+        posts = ((article_post(page), page) for page in pages)
+        return cls(config, renderer, {post.article.source: page for post, page in posts if post})
 
 
 def render_edited(warm: Warm, content: Path, changed: Iterable[Path]) -> dict[str, bytes]:
@@ -94,10 +94,10 @@ def _replanned(warm: Warm, source: str | None, path: Path) -> Page | None:
     if len(data) > warm.config.max_file_size:
         return None
     article, problems = parse_article(data, source, warm.config.tz)
-    old: Post = page.context["post"]
-    if article is None or problems or not _same_place(old, article):
+    old = article_post(page)
+    if old is None or article is None or problems or not _same_place(old, article):
         return None
-    return replan_article(page, replace(old, article=article), warm.config)
+    return replan_article(page, replace(old, article=article))
 
 
 def _same_place(old: Post, article: Article) -> bool:

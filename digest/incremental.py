@@ -1,8 +1,9 @@
 """Render only the pages whose inputs changed, on all cores, and keep the cache up to date.
 
 Model and plan always run in full, so every page sees consistent cross-page data; here each
-planned page gets a fingerprint of its exact context, its template set and the config, and
-only pages whose fingerprint (or output file) changed are rendered again. This is generic
+planned page gets a fingerprint of its URL, its recipe and the inputs its context is made from
+(the context itself is a pure function of those: see :class:`~digest.pages.Page`), its template
+set and the config, and only pages whose fingerprint (or output file) changed are rendered again. This is generic
 over whatever :func:`~digest.pages.plan_pages` returns: a new page type needs nothing here.
 """
 
@@ -18,11 +19,11 @@ from datetime import date, datetime
 
 from .cache import BuildCache, Fingerprinter
 from .output import SiteWriter
+from .archive import PeriodRef
 from .model import Image
-from .meta import ArticleGraph, ArticleSharing, CollectionGraph, Sharing
-from .pages import Page, Pagination
+from .pages import Page
 from .render import Renderer
-from .site import Card, PostLink
+from .site import Card, PostLink, StoryLink
 from .workers import fork_map
 
 PARALLEL_MIN = 64  # fewer pages than this render faster in-process than a pool starts
@@ -69,11 +70,12 @@ def _render_pages(
     pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
     first: Collection[int], on_first: Callable[[], None] | None,
 ) -> RenderStats:
-    # Objects made for one page (the page, its sharing tags, its cards), small values (dates,
-    # images) and links that only name a post are hashed within the value that holds them: a
-    # digest of their own, kept for other pages, would only cost a nested pickling each.
-    fingerprint = Fingerprinter(inline=(Page, Sharing, ArticleSharing, ArticleGraph, CollectionGraph, Pagination, Card,
-                                        PostLink, date, datetime, Image))
+    # Objects made for one page (its cards, its sidebar's links to stories we do not have, the
+    # period refs of an archive page), small values (dates, images) and links that only name a
+    # post are hashed within the value that holds them: a digest of their own, kept for other
+    # pages, would only cost a nested pickling each. Shared objects (posts, topic refs, the
+    # navigation every page shows) stand in by their digest, worked out once per build.
+    fingerprint = Fingerprinter(inline=(Card, PostLink, StoryLink, PeriodRef, date, datetime, Image))
     cache.seed(fingerprint)
     inputs = fingerprint(*renderer.inputs())
     templates = {name: renderer.template_digest(name) for name in sorted({page.template for page in pages})}
@@ -94,7 +96,7 @@ def _render_pages(
         if writer is None:  # `check`: nothing to compare with or to record
             renderer.render(page)
             return b"", _UNCHANGED
-        print_ = prints[index] or fingerprint(inputs, templates[page.template], page)
+        print_ = prints[index] or _fingerprint(fingerprint, inputs, templates[page.template], page)
         if cache.current(page.output_path, print_, writer.output):
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
@@ -111,7 +113,7 @@ def _render_pages(
             todo = []
             for index in indexes:
                 page = pages[index]
-                prints[index] = print_ = fingerprint(inputs, templates[page.template], page)
+                prints[index] = print_ = _fingerprint(fingerprint, inputs, templates[page.template], page)
                 (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
         # Few pages are done faster in-process than workers start; the output is the same either way.
         parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
@@ -136,6 +138,13 @@ def _render_pages(
         run(range(len(pages)))
     fingerprints = {page.output_path: print_ for page, print_ in zip(pages, prints)}
     return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))
+
+
+def _fingerprint(fingerprint: Fingerprinter, inputs: bytes, template: bytes, page: Page) -> bytes:
+    """What a page's bytes are made from: rendering reads its URL and its context, and the context
+    is its recipe (hashed by name: its code is the generator's, which the cache is keyed by) applied
+    to its inputs. The sitemap's ``updated`` and ``indexed`` are not rendered."""
+    return fingerprint(inputs, template, page.url, page.recipe, page.inputs)
 
 
 def _mostly_recorded(pages: Sequence[Page], cache: BuildCache) -> bool:

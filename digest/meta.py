@@ -27,10 +27,10 @@ from typing import ClassVar
 
 from markupsafe import Markup
 
-from .archive import Period
+from .archive import PeriodRef
 from .config import Config
 from .model import Image
-from .site import Post, ProviderPage, Topic
+from .site import Post, ProviderRef, TopicRef
 
 Locate = Callable[..., str]  # locate(obj, page=1) -> absolute URL
 _text = json.encoder.encode_basestring  # a JSON string, exactly as json.dumps(..., ensure_ascii=False) writes it
@@ -182,7 +182,7 @@ def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[Fee
     return ArticleSharing(ArticleGraph(post, url, (home, page), config), feeds)
 
 
-def collection_sharing(owner: Topic | ProviderPage | Period, name: str, posts: Sequence[Post], first_position: int, page: int,
+def collection_sharing(owner: TopicRef | ProviderRef | PeriodRef, name: str, posts: Sequence[Post], first_position: int, page: int,
                        config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
     """A topic, provider or day page: the stories it shows, numbered across pages (``first_position``
     is the rank of its first story)."""

@@ -1,13 +1,13 @@
-"""Plan stage: the complete list of pages, each a URL, a template and its context.
+"""Plan stage: the complete list of pages, each a URL, a template and the recipe of its context.
 
 The URL scheme lives here and only here; templates ask :func:`url_for` for links.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -15,23 +15,42 @@ from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
 from .content import collector_paused
 from .search import Shard, plan_shards
-from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
+from .meta import ArticleSharing, FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Topic, TopicRef
 
 
-@dataclass(frozen=True)
+Recipe = Callable[..., dict[str, Any]]  # a page's context from its inputs: recipe(*inputs)
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
+    """One page of the site: its URL, its template, and the recipe its context is made by.
+
+    The context (every value the template sees) is ``recipe(*inputs)``, worked out only when
+    asked for (the renderer, for the pages it renders). The recipe is a module-level function
+    of this module and the inputs are plain data (model objects, refs, tuples, numbers, never a
+    closure), so the pair is all a page's fingerprint needs (see incremental.py): whatever the
+    template shows is derived from them, and changes only when they do.
+    """
+
     url: str  # site-relative, starts with "/"; directory URLs end with "/"
     template: str
-    context: dict[str, Any]
+    recipe: Recipe
+    inputs: tuple[Any, ...]
     updated: datetime | None = None  # newest story the page shows: the sitemap's lastmod
     indexed: bool = True  # listed in the sitemap (the 404 page is not)
+    # The file that serves this URL on any static host ("/a/" -> "a/index.html"): asked for some
+    # 80,000 times per build, so worked out once.
+    output_path: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        path = self.url.lstrip("/")
+        object.__setattr__(self, "output_path", path + "index.html" if not path or path.endswith("/") else path)
 
     @property
-    def output_path(self) -> str:
-        """The file that serves this URL on any static host ("/a/" -> "a/index.html")."""
-        path = self.url.lstrip("/")
-        return path + "index.html" if not path or path.endswith("/") else path
+    def context(self) -> dict[str, Any]:
+        """What the template sees, made afresh from the inputs on each call."""
+        return self.recipe(*self.inputs)
 
 
 # Files with fixed names: feeds, sitemaps and robots.txt (see digest/feeds.py).
@@ -110,188 +129,94 @@ class Pagination:
     next_url: str | None
 
 
-def _paginate(owner: Topic | ProviderPage | Period, items: Sequence[Item], size: int) -> list[tuple[str, Sequence[Item], Pagination]]:
+def _pagination(owner: TopicRef | ProviderRef | PeriodRef, number: int, total: int) -> Pagination:
+    return Pagination(number, total, url_for(owner, number - 1) if number > 1 else None,
+                      url_for(owner, number + 1) if number < total else None)
+
+
+def _paginate(owner: TopicRef | ProviderRef | PeriodRef, items: Sequence[Item], size: int) -> list[tuple[str, int, int, Sequence[Item]]]:
+    """Each list page of ``items``: its URL, its number, the number of pages and its items."""
     total = max(1, -(-len(items) // size))
-    pages = []
-    for number in range(1, total + 1):
-        pagination = Pagination(
-            number=number,
-            total=total,
-            previous_url=url_for(owner, number - 1) if number > 1 else None,
-            next_url=url_for(owner, number + 1) if number < total else None,
-        )
-        pages.append((url_for(owner, number), items[(number - 1) * size : number * size], pagination))
-    return pages
+    return [(url_for(owner, number), number, total, items[(number - 1) * size : number * size])
+            for number in range(1, total + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Common:
+    """What every page shows besides its own values: the config and the site's navigation.
+
+    One object for the whole plan, so a page fingerprint names it by a digest worked out once
+    per build instead of hashing the topic list again for each of 12,000 pages.
+    """
+
+    config: Config
+    topics: tuple[TopicRef, ...]  # the masthead's topic navigation
+    # The footer's archive link: a URL, not the Period, which holds a year of posts and would make
+    # every page depend on every article of the year.
+    archive: str | None
 
 
 @collector_paused()  # like build_site: every object made here lives on
 def plan_pages(site: Site) -> list[Page]:
     """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404).
 
-    A page's context is all its fingerprint sees (see incremental.py), so it holds what the page
+    A page's inputs are all its fingerprint sees (see incremental.py), so they hold what the page
     shows: a list page gets its topic, provider or period as a reference and its number of stories,
     never the whole list of posts, so editing one article re-renders only the pages that show it.
+    What the page derives from them (titles, descriptions, sharing tags, pagination links) is left
+    to its recipe, which runs only when the page is rendered.
     """
     config = site.config
     archive = build_archive(site)
-    common = _navigation(site, archive)
-    # Every post's URL, once: sharing metadata asks for each post's again on every list that shows it.
-    post_urls = {post.article.web_url: url_for(post) for post in site.posts}
-    locate = _locator(config, post_urls)
-    feeds = _site_feeds(config)
-    pages = [
-        Page("/", "home.html", {
-            **common,
-            "title": config.title,
-            "description": config.description,
-            "top": site.top,
-            "sections": tuple((topic.ref, len(topic.posts), topic.cards[: config.home_topic_cards])
-                              for topic in site.topics if topic.cards),
-            "current_topic": None,
-            "sharing": home_sharing(tuple(card.lead for card in site.top), config, locate, feeds),
-        }, updated=site.posts[0].published if site.posts else None)
-    ]
-    articles = [_article_page(post, post_urls[post.article.web_url], site.related[post.article.web_url], config, common,
-                              locate, feeds) for post in site.posts]
+    common = Common(config, tuple(topic.ref for topic in site.topics), url_for(archive.years[0]) if archive.years else None)
+    newest = site.posts[0].published if site.posts else None
+    sections = tuple((topic.ref, len(topic.posts), topic.cards[: config.home_topic_cards]) for topic in site.topics if topic.cards)
+    pages = [Page("/", "home.html", _home_context, (common, site.top, sections), updated=newest)]
+    related = site.related
+    articles = [Page(url_for(post), "article.html", _article_context, (common, post, related[post.article.web_url]),
+                     updated=post.article.published) for post in site.posts]
     pages += articles
     for topic in site.topics:
-        topic_feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.ref.name} · {config.title} (Atom)"),) + feeds
-        for url, cards, pagination in _paginate(topic, topic.cards, config.page_size):
-            leads = tuple(card.lead for card in cards)
-            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
-            first = (pagination.number - 1) * config.page_size + 1
-            pages.append(Page(url, "topic.html", {
-                **common,
-                "title": f"{topic.ref.name}{suffix}",
-                "description": f"The latest {topic.ref.name} stories from {config.title}.",
-                "topic": topic.ref,
-                "story_count": len(topic.posts),
-                "cards": cards,
-                "pagination": pagination,
-                "current_topic": topic.ref,
-                "sharing": collection_sharing(topic, topic.ref.name, leads, first, pagination.number, config, locate, topic_feeds),
-            }, updated=max((post.article.published for card in cards for post in (card.lead, *card.more)),
-                           default=None)))
+        count = len(topic.posts)
+        for url, number, total, cards in _paginate(topic.ref, topic.cards, config.page_size):
+            updated = max((post.article.published for card in cards for post in (card.lead, *card.more)), default=None)
+            pages.append(Page(url, "topic.html", _topic_context, (common, topic.ref, count, cards, number, total), updated))
     for provider in site.providers:
-        counts = topic_counts(provider.posts)
-        for url, posts, pagination in _paginate(provider, provider.posts, config.page_size):
-            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
-            first = (pagination.number - 1) * config.page_size + 1
-            pages.append(Page(url, "provider.html", {
-                **common,
-                "title": f"{provider.ref.name}{suffix}",
-                "description": f"Stories from {provider.ref.name} ({provider.ref.domain}) on {config.title}.",
-                "provider": provider.ref,
-                "story_count": len(provider.posts),
-                "topic_counts": counts,
-                "posts": posts,
-                "pagination": pagination,
-                "current_topic": None,
-                "sharing": collection_sharing(provider, provider.ref.name, posts, first, pagination.number, config, locate, feeds),
-            }, updated=posts[0].published if posts else None))
-    pages.append(Page(url_for("providers"), "providers.html", {
-        **common,
-        "title": "Sources",
-        "description": f"Every outlet whose stories appear on {config.title}, with its number of stories.",
-        "providers": tuple((p.ref, len(p.posts)) for p in sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug))),
-        "current_topic": None,
-        "sharing": Sharing("website", feeds=feeds),
-    }, updated=site.posts[0].published if site.posts else None))
-    pages += _archive_pages(archive, config, common, locate, feeds)
+        count, counts = len(provider.posts), topic_counts(provider.posts)
+        for url, number, total, posts in _paginate(provider.ref, provider.posts, config.page_size):
+            pages.append(Page(url, "provider.html", _provider_context,
+                              (common, provider.ref, count, counts, posts, number, total), posts[0].published if posts else None))
+    providers = tuple((p.ref, len(p.posts)) for p in sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug)))
+    pages.append(Page(url_for("providers"), "providers.html", _providers_context, (common, providers), newest))
+    pages += _archive_pages(archive, common)
     if config.search:
         shards = plan_shards([(post.article.web_url, page) for post, page in zip(site.posts, articles)
-                              if page.context["searchable"]])
-        pages.append(Page(url_for("search"), "search.html", {
-            **common,
-            "title": "Search",
-            "description": f"Search the stories of {config.title}.",
-            "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in shards),
-            "search_shards": shards,  # what the build indexes (see search_shards): the page and the index agree
-            "current_topic": None,
-            "sharing": Sharing("website", feeds=feeds),
-        }, updated=site.posts[0].published if site.posts else None))
-    pages.append(Page("/404.html", "404.html", {
-        **common,
-        "title": "Page not found",
-        "description": "This page does not exist.",
-        "latest": site.listed[: config.home_topic_cards],
-        "current_topic": None,
-        "sharing": Sharing("website", feeds=feeds),
-    }, indexed=False))
+                              if _searchable(post, config)])
+        pages.append(Page(url_for("search"), "search.html", _search_context, (common, shards), newest))
+    pages.append(Page("/404.html", "404.html", _not_found_context, (common, site.listed[: config.home_topic_cards]), indexed=False))
     return pages
 
 
 def search_shards(pages: Sequence[Page]) -> tuple[Shard, ...]:
     """The shards of the search index as the plan's search page lists them (none when the site has
     no search): planned once, so the build indexes exactly the bundles the page loads."""
-    search = url_for("search")
-    return next((page.context["search_shards"] for page in reversed(pages) if page.url == search), ())
+    page = next((page for page in reversed(pages) if page.recipe is _search_context), None)
+    return page.inputs[1] if page else ()
 
 
-_NAVIGATION = ("nav_topics", "nav_archive")  # what every page's context holds besides its own values
+def article_post(page: Page) -> Post | None:
+    """The post an article page shows (None for any other page), without making its context."""
+    return page.inputs[1] if page.recipe is _article_context else None
 
 
-def _navigation(site: Site, archive: Archive) -> dict[str, Any]:
-    topics = tuple(topic.ref for topic in site.topics)
-    # A URL, not the Period: every page shows this link, and a Period holds a year of posts,
-    # so passing it would make every page depend on every article of the year (see incremental.py).
-    newest_year = url_for(archive.years[0]) if archive.years else None
-    return dict(zip(_NAVIGATION, (topics, newest_year)))
-
-
-def _locator(config: Config, post_urls: dict[str, str]) -> Locate:
-    """Absolute URLs under the site's ``base_url``, for sharing metadata; a post's from ``post_urls``
-    (by web URL) when it is there."""
-    base_url = config.base_url
-    post_locations = {web_url: absolute_url(base_url, url) for web_url, url in post_urls.items()}
-    # Named pages and topics by themselves: every page asks for the home page's URL and every article
-    # page for its topic's (22,000 of the plan's 76,000 calls at 10,000 articles). Both hash cheaply,
-    # unlike a Topic or a Period, which hash all their posts.
-    refs: dict[str | TopicRef, str] = {}
-
-    def locate(obj: Post | Topic | TopicRef | ProviderPage | ProviderRef | Period | str, page: int = 1) -> str:
-        kind = type(obj)
-        if kind is Post:
-            found = post_locations.get(obj.article.web_url)
-            if found is not None:
-                return found
-        elif page == 1 and (kind is str or kind is TopicRef):
-            found = refs.get(obj)
-            if found is None:
-                found = refs[obj] = absolute_url(base_url, url_for(obj))
-            return found
-        return absolute_url(base_url, url_for(obj, page))
-    return locate
-
-
-def _site_feeds(config: Config) -> tuple[FeedLink, ...]:
-    return (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
-            FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
-
-
-def _article_page(post: Post, url: str, related: tuple[RelatedLink, ...], config: Config, common: dict[str, Any],
-                  locate: Locate, feeds: tuple[FeedLink, ...]) -> Page:
-    article = post.article
-    return Page(url, "article.html", {
-        **common,
-        "title": article.title,
-        "description": article.excerpt or article.title,
-        "post": post,
-        "related": related,
-        "searchable": config.search and not article.draft,  # only these are in the search index
-        "current_topic": post.topics[0] if post.topics else None,
-        "sharing": article_sharing(post, config, locate, feeds),
-    }, updated=post.published)
-
-
-def replan_article(page: Page, post: Post, config: Config) -> Page:
+def replan_article(page: Page, post: Post) -> Page:
     """``page``, an article page of the last plan, again for an edited ``post`` at the same URL.
 
     Only the article itself is new: its related stories and the navigation are the last plan's,
     which the preview's next full build brings up to date (see :mod:`digest.fastrender`).
     """
-    common = {key: page.context[key] for key in _NAVIGATION}
-    return _article_page(post, page.url, page.context["related"], config, common, _locator(config, {}), _site_feeds(config))
+    common, _, related = page.inputs
+    return replace(page, inputs=(common, post, related), updated=post.article.published)
 
 
 def topic_counts(posts: tuple[Post, ...]) -> tuple[tuple[TopicRef, int], ...]:
@@ -300,45 +225,23 @@ def topic_counts(posts: tuple[Post, ...]) -> tuple[tuple[TopicRef, int], ...]:
     return tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].name.casefold(), kv[0].slug)))
 
 
-def _archive_pages(archive: Archive, config: Config, common: dict[str, Any], locate: Locate,
-                   feeds: tuple[FeedLink, ...]) -> list[Page]:
+def _archive_pages(archive: Archive, common: Common) -> list[Page]:
     """Year and month indexes (their months and days, with counts) and paginated day pages."""
     pages = []
     for periods in (archive.years, archive.months):
         for index, period in enumerate(periods):
             newer, older = neighbours(periods, index)
-            pages.append(Page(url_for(period), "archive.html", {
-                **common,
-                "title": period.label,
-                "description": f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}.",
-                "period": period.ref,
-                "story_count": len(period.posts),
-                "children": tuple((child.ref, len(child.posts)) for child in archive.within(period)),
-                "newer": newer and newer.ref,
-                "older": older and older.ref,
-                "trail": _trail(archive, period),
-                "current_topic": None,
-                "sharing": Sharing("website", feeds=feeds),
-            }, updated=period.posts[0].published if period.posts else None))
+            children = tuple((child.ref, len(child.posts)) for child in archive.within(period))
+            inputs = (common, period.ref, len(period.posts), children, newer and newer.ref, older and older.ref,
+                      _trail(archive, period))
+            pages.append(Page(url_for(period), "archive.html", _archive_context, inputs,
+                              period.posts[0].published if period.posts else None))
     for index, day in enumerate(archive.days):
         newer, older = neighbours(archive.days, index)
-        for url, posts, pagination in _paginate(day, day.posts, config.page_size):
-            suffix = f" (page {pagination.number})" if pagination.number > 1 else ""
-            first = (pagination.number - 1) * config.page_size + 1
-            pages.append(Page(url, "day.html", {
-                **common,
-                "title": f"{day.label}{suffix}",
-                "description": f"The {len(day.posts)} {'story' if len(day.posts) == 1 else 'stories'} of {day.label}.",
-                "period": day.ref,
-                "story_count": len(day.posts),
-                "posts": posts,
-                "pagination": pagination,
-                "newer": newer and newer.ref,
-                "older": older and older.ref,
-                "trail": _trail(archive, day),
-                "current_topic": None,
-                "sharing": collection_sharing(day, day.label, posts, first, pagination.number, config, locate, feeds),
-            }, updated=posts[0].published if posts else None))
+        shared = (day.ref, len(day.posts), newer and newer.ref, older and older.ref, _trail(archive, day))
+        for url, number, total, posts in _paginate(day.ref, day.posts, common.config.page_size):
+            pages.append(Page(url, "day.html", _day_context, (common, *shared, posts, number, total),
+                              posts[0].published if posts else None))
     return pages
 
 
@@ -350,3 +253,112 @@ def _trail(archive: Archive, period: Period) -> tuple[PeriodRef, ...]:
     if period.kind == "month":
         return (year.ref,)
     return (year.ref, next(m for m in archive.within(year) if m.start.month == period.start.month).ref)
+
+
+def _searchable(post: Post, config: Config) -> bool:
+    """Whether the post's page is in the search index (and marked for Pagefind)."""
+    return config.search and not post.article.draft
+
+
+# The recipes: each page's context from its inputs. Only rendered pages (and tests) call them, so
+# what they derive costs an edit build nothing for the thousands of pages it carries over.
+
+def _frame(common: Common, title: str, description: str, sharing: Sharing | ArticleSharing,
+           current_topic: TopicRef | None = None) -> dict[str, Any]:
+    """What every template's frame (base.html) reads."""
+    return {"nav_topics": common.topics, "nav_archive": common.archive, "title": title, "description": description,
+            "current_topic": current_topic, "sharing": sharing}
+
+
+def _locator(config: Config) -> Locate:
+    """Absolute URLs under the site's ``base_url``, for sharing metadata."""
+    base_url = config.base_url
+    return lambda obj, page=1: absolute_url(base_url, url_for(obj, page))
+
+
+def _site_feeds(config: Config) -> tuple[FeedLink, ...]:
+    return (FeedLink(url_for("feed"), "application/atom+xml", f"{config.title} (Atom)"),
+            FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
+
+
+def _home_context(common: Common, top: tuple[Card, ...],
+                  sections: tuple[tuple[TopicRef, int, tuple[Card, ...]], ...]) -> dict[str, Any]:
+    config = common.config
+    sharing = home_sharing(tuple(card.lead for card in top), config, _locator(config), _site_feeds(config))
+    return {**_frame(common, config.title, config.description, sharing), "top": top, "sections": sections}
+
+
+def _article_context(common: Common, post: Post, related: tuple[RelatedLink, ...]) -> dict[str, Any]:
+    config, article = common.config, post.article
+    sharing = article_sharing(post, config, _locator(config), _site_feeds(config))
+    return {**_frame(common, article.title, article.excerpt or article.title, sharing, post.topics[0] if post.topics else None),
+            "post": post, "related": related, "searchable": _searchable(post, config)}
+
+
+def _topic_context(common: Common, topic: TopicRef, story_count: int, cards: tuple[Card, ...], number: int,
+                   total: int) -> dict[str, Any]:
+    config = common.config
+    feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.name} · {config.title} (Atom)"),
+             *_site_feeds(config))
+    sharing = collection_sharing(topic, topic.name, tuple(card.lead for card in cards), _first(config, number), number,
+                                 config, _locator(config), feeds)
+    return {**_frame(common, topic.name + _suffix(number), f"The latest {topic.name} stories from {config.title}.", sharing,
+                     topic),
+            "topic": topic, "story_count": story_count, "cards": cards, "pagination": _pagination(topic, number, total)}
+
+
+def _provider_context(common: Common, provider: ProviderRef, story_count: int, counts: tuple[tuple[TopicRef, int], ...],
+                      posts: tuple[Post, ...], number: int, total: int) -> dict[str, Any]:
+    config = common.config
+    sharing = collection_sharing(provider, provider.name, posts, _first(config, number), number, config,
+                                 _locator(config), _site_feeds(config))
+    description = f"Stories from {provider.name} ({provider.domain}) on {config.title}."
+    return {**_frame(common, provider.name + _suffix(number), description, sharing),
+            "provider": provider, "story_count": story_count, "topic_counts": counts, "posts": posts,
+            "pagination": _pagination(provider, number, total)}
+
+
+def _providers_context(common: Common, providers: tuple[tuple[ProviderRef, int], ...]) -> dict[str, Any]:
+    config = common.config
+    description = f"Every outlet whose stories appear on {config.title}, with its number of stories."
+    return {**_frame(common, "Sources", description, Sharing("website", feeds=_site_feeds(config))), "providers": providers}
+
+
+def _archive_context(common: Common, period: PeriodRef, story_count: int, children: tuple[tuple[PeriodRef, int], ...],
+                     newer: PeriodRef | None, older: PeriodRef | None, trail: tuple[PeriodRef, ...]) -> dict[str, Any]:
+    description = f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}."
+    return {**_frame(common, period.label, description, Sharing("website", feeds=_site_feeds(common.config))),
+            "period": period, "story_count": story_count, "children": children, "newer": newer, "older": older,
+            "trail": trail}
+
+
+def _day_context(common: Common, day: PeriodRef, story_count: int, newer: PeriodRef | None, older: PeriodRef | None,
+                 trail: tuple[PeriodRef, ...], posts: tuple[Post, ...], number: int, total: int) -> dict[str, Any]:
+    config = common.config
+    sharing = collection_sharing(day, day.label, posts, _first(config, number), number, config, _locator(config),
+                                 _site_feeds(config))
+    description = f"The {story_count} {'story' if story_count == 1 else 'stories'} of {day.label}."
+    return {**_frame(common, day.label + _suffix(number), description, sharing),
+            "period": day, "story_count": story_count, "posts": posts, "pagination": _pagination(day, number, total),
+            "newer": newer, "older": older, "trail": trail}
+
+
+def _search_context(common: Common, shards: tuple[Shard, ...]) -> dict[str, Any]:
+    config = common.config
+    return {**_frame(common, "Search", f"Search the stories of {config.title}.", Sharing("website", feeds=_site_feeds(config))),
+            "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in shards)}
+
+
+def _not_found_context(common: Common, latest: tuple[Post, ...]) -> dict[str, Any]:
+    sharing = Sharing("website", feeds=_site_feeds(common.config))
+    return {**_frame(common, "Page not found", "This page does not exist.", sharing), "latest": latest}
+
+
+def _suffix(number: int) -> str:
+    """What a list page's title adds after its first page."""
+    return f" (page {number})" if number > 1 else ""
+
+
+def _first(config: Config, number: int) -> int:
+    """The rank, across a list's pages, of the first story on its page ``number``."""
+    return (number - 1) * config.page_size + 1

@@ -15,9 +15,9 @@ def test_urls_follow_the_documented_scheme():
     assert url_for(site.topics[0]) == "/topics/computer-vision/"
     assert url_for(site.topics[0], 3) == "/topics/computer-vision/page/3/"
     assert url_for(site.providers[0]) == "/providers/example-com/"
-    assert Page("/", "home.html", {}).output_path == "index.html"
-    assert Page("/a/b/", "x", {}).output_path == "a/b/index.html"
-    assert Page("/404.html", "x", {}).output_path == "404.html"
+    assert Page("/", "home.html", dict, ()).output_path == "index.html"
+    assert Page("/a/b/", "x", dict, ()).output_path == "a/b/index.html"
+    assert Page("/404.html", "x", dict, ()).output_path == "404.html"
 
 
 def test_every_page_type_is_planned_and_paginated():

@@ -106,12 +106,12 @@ def test_shard_count_doubles_in_coarse_steps_up_to_a_limit():
 
 
 def test_an_article_keeps_its_shard_when_others_come_and_go_or_its_url_changes():
-    pages = [(f"https://example.com/news/{n}", Page(f"/2024/05/01/story-{n}/", "article.html", {})) for n in range(3000)]
+    pages = [(f"https://example.com/news/{n}", Page(f"/2024/05/01/story-{n}/", "article.html", dict, ())) for n in range(3000)]
     before = {page: shard.name for shard in search.plan_shards(pages) for page in shard.pages}
     after = {page: shard.name for shard in search.plan_shards(pages[:2500]) for page in shard.pages}
     assert len(set(before.values())) == 4 and all(after[page] == before[page] for page in after)
     # New titles, so new slugs: every article stays in the shard of its webUrl.
-    retitled = [(web_url, Page(page.url.replace("story-", "retitled-story-"), "article.html", {})) for web_url, page in pages]
+    retitled = [(web_url, Page(page.url.replace("story-", "retitled-story-"), "article.html", dict, ())) for web_url, page in pages]
     moved = {page.replace("retitled-story-", "story-"): shard.name for shard in search.plan_shards(retitled) for page in shard.pages}
     assert moved == before
     shards = search.plan_shards(pages)
