@@ -5,10 +5,9 @@ Decided here, in Python, and only printed by ``templates/partials/meta.html``. T
 serialised here too, with ``<``, ``>`` and ``&`` escaped as ``\\u003c``, ``\\u003e``, ``\\u0026``,
 so no string from content can close the ``<script>`` element it is printed in.
 
-The plan keeps what a page's graph says (a ``*Graph`` record: the post, the URLs, the names)
-and the text is written only when the page is rendered: a page's fingerprint hashes its context
-(see incremental.py), so the record is all it needs, and a rebuild that renders a few pages
-writes a few graphs, not one per page. The text is written by hand rather than by ``json.dumps``:
+A page's recipe (pages.py) calls these only when the page is rendered (its fingerprint hashes
+the recipe's inputs, not what they derive), so a rebuild that renders a few pages writes a few
+graphs, not one per page. The text is written by hand rather than by ``json.dumps``:
 the keys are fixed text, every string value goes through the encoder ``json.dumps`` itself uses,
 numbers are ints, and the layout (``", "`` and ``": "``) is ``json.dumps``'s, so the bytes are
 the same as it would write (tests/test_meta.py checks that).
@@ -23,7 +22,6 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
 
 from markupsafe import Markup
 
@@ -45,123 +43,20 @@ class FeedLink:
     title: str
 
 
-@dataclass(frozen=True, slots=True)
-class ArticleGraph:
-    """An article page's JSON-LD: a NewsArticle that credits the provider and the original, and its breadcrumbs."""
-
-    post: Post
-    url: str  # the page's absolute URL
-    trail: tuple[tuple[str, str], ...]  # breadcrumbs: (name, absolute URL)
-    config: Config
-
-    def nodes(self) -> tuple[str, ...]:
-        article = self.post.article
-        url = self.url
-        provider = _organization(self.post.provider.name, self.post.provider.domain)
-        published = _text(_iso(article.published, self.config))
-        members = [
-            f'"@type": "NewsArticle", "@id": {_text(url + "#article")}, "mainEntityOfPage": {_text(url)}, '
-            f'"headline": {_text(article.title)}, "datePublished": {published}, "dateModified": {published}, '
-            f'"inLanguage": {_text(self.config.language)}, "author": {provider}, "publisher": {provider}, '
-            f'"isBasedOn": {_text(article.web_url)}, "url": {_text(article.web_url)}'
-        ]
-        if article.excerpt:
-            members.append(f'"description": {_text(article.excerpt)}')
-        if article.image:
-            members.append(f'"image": [{_image(article.image)}]')
-        if self.post.topics:
-            members.append(f'"articleSection": {_array(_text(topic.name) for topic in self.post.topics)}')
-        return f"{{{', '.join(members)}}}", _breadcrumbs(self.trail)
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionGraph:
-    """A list page's JSON-LD: a CollectionPage whose ItemList holds the stories it shows, and its breadcrumbs."""
-
-    url: str  # the page's absolute URL
-    name: str
-    language: str
-    first_position: int  # the rank of its first story, across pages
-    items: tuple[str, ...]  # the stories' absolute URLs
-    trail: tuple[tuple[str, str], ...]
-
-    def nodes(self) -> tuple[str, ...]:
-        url = _text(self.url)
-        items = _array(f'{{"@type": "ListItem", "position": {position:d}, "url": {_text(item)}}}'
-                       for position, item in enumerate(self.items, start=self.first_position))
-        collection = (
-            f'{{"@type": "CollectionPage", "@id": {url}, "url": {url}, "name": {_text(self.name)}, '
-            f'"inLanguage": {_text(self.language)}, "mainEntity": {{"@type": "ItemList", "itemListElement": {items}}}}}'
-        )
-        return collection, _breadcrumbs(self.trail)
-
-
-@dataclass(frozen=True, slots=True)
-class WebsiteGraph:
-    """The home page's JSON-LD: the WebSite."""
-
-    url: str
-    name: str
-    description: str
-    language: str
-
-    def nodes(self) -> tuple[str, ...]:
-        url = _text(self.url)
-        return (f'{{"@type": "WebSite", "@id": {url}, "url": {url}, "name": {_text(self.name)}, '
-                f'"description": {_text(self.description)}, "inLanguage": {_text(self.language)}}}',)
-
-
-class _Tags:
-    """What the tags derive alike from both kinds of sharing metadata."""
-
-    __slots__ = ()
-    image: Image | None
-    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None
-
-    @property
-    def twitter_card(self) -> str:
-        return "summary_large_image" if self.image else "summary"
-
-    @property
-    def json_ld(self) -> Markup | None:
-        """The graph as JSON-LD text, written now: only pages being rendered ask."""
-        return json_ld(*self.graph.nodes()) if self.graph else None
-
-
 @dataclass(frozen=True)
-class Sharing(_Tags):
+class Sharing:
+    """A page's sharing tags, as ``partials/meta.html`` prints them."""
+
     og_type: str  # "website" or "article"
     image: Image | None = None
     published: datetime | None = None
     section: str | None = None
     feeds: tuple[FeedLink, ...] = ()
-    graph: ArticleGraph | CollectionGraph | WebsiteGraph | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleSharing(_Tags):
-    """An article page's sharing metadata: og:type=article, and its section, time and lead image.
-
-    Everything but the feeds is read from the graph's post when the page is rendered, so the plan
-    keeps (and a page fingerprint hashes) a reference to the post, not copies of its image and date.
-    """
-
-    graph: ArticleGraph
-    feeds: tuple[FeedLink, ...]
-    og_type: ClassVar[str] = "article"
+    json_ld: Markup | None = None  # the page's JSON-LD graph, ready to print inside its <script>
 
     @property
-    def image(self) -> Image | None:
-        return self.graph.post.article.image
-
-    @property
-    def published(self) -> datetime:
-        return self.graph.post.article.published
-
-    @property
-    def section(self) -> str | None:
-        topics = self.graph.post.topics
-        return topics[0].name if topics else None
+    def twitter_card(self) -> str:
+        return "summary_large_image" if self.image else "summary"
 
 
 def json_ld(*nodes: str) -> Markup:
@@ -172,29 +67,53 @@ def json_ld(*nodes: str) -> Markup:
                   .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> ArticleSharing:
+def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
+    """An article page: og:type=article, its section, time and lead image, and a NewsArticle that
+    credits the provider and the original, with its breadcrumbs."""
+    article = post.article
     url = locate(post)
-    home = (config.title, locate("home"))
-    page = (post.article.title, url)
+    trail = ((config.title, locate("home")),
+             *(((post.topics[0].name, locate(post.topics[0])),) if post.topics else ()),
+             (article.title, url))
+    provider = _organization(post.provider.name, post.provider.domain)
+    published = _text(_iso(article.published, config))
+    members = [
+        f'"@type": "NewsArticle", "@id": {_text(url + "#article")}, "mainEntityOfPage": {_text(url)}, '
+        f'"headline": {_text(article.title)}, "datePublished": {published}, "dateModified": {published}, '
+        f'"inLanguage": {_text(config.language)}, "author": {provider}, "publisher": {provider}, '
+        f'"isBasedOn": {_text(article.web_url)}, "url": {_text(article.web_url)}'
+    ]
+    if article.excerpt:
+        members.append(f'"description": {_text(article.excerpt)}')
+    if article.image:
+        members.append(f'"image": [{_image(article.image)}]')
     if post.topics:
-        topic = post.topics[0]
-        return ArticleSharing(ArticleGraph(post, url, (home, (topic.name, locate(topic)), page), config), feeds)
-    return ArticleSharing(ArticleGraph(post, url, (home, page), config), feeds)
+        members.append(f'"articleSection": {_array(_text(topic.name) for topic in post.topics)}')
+    graph = json_ld(f"{{{', '.join(members)}}}", _breadcrumbs(trail))
+    return Sharing("article", article.image, article.published, post.topics[0].name if post.topics else None, feeds, graph)
 
 
 def collection_sharing(owner: TopicRef | ProviderRef | PeriodRef, name: str, posts: Sequence[Post], first_position: int, page: int,
                        config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """A topic, provider or day page: the stories it shows, numbered across pages (``first_position``
-    is the rank of its first story)."""
+    """A topic, provider or day page: a CollectionPage whose ItemList holds the stories it shows,
+    numbered across pages (``first_position`` is the rank of its first story), and its breadcrumbs."""
+    url = _text(locate(owner, page))
+    items = _array(f'{{"@type": "ListItem", "position": {position:d}, "url": {_text(locate(post))}}}'
+                   for position, post in enumerate(posts, start=first_position))
+    collection = (
+        f'{{"@type": "CollectionPage", "@id": {url}, "url": {url}, "name": {_text(name)}, '
+        f'"inLanguage": {_text(config.language)}, "mainEntity": {{"@type": "ItemList", "itemListElement": {items}}}}}'
+    )
     trail = ((config.title, locate("home")), (name, locate(owner)))
-    graph = CollectionGraph(locate(owner, page), name, config.language, first_position,
-                            tuple(map(locate, posts)), trail)
-    return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, graph=graph)
+    return Sharing("website", image=_first_image(posts), feeds=feeds, json_ld=json_ld(collection, _breadcrumbs(trail)))
 
 
 def home_sharing(posts: Sequence[Post], config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    graph = WebsiteGraph(locate("home"), config.title, config.description, config.language)
-    return Sharing(og_type="website", image=_first_image(posts), feeds=feeds, graph=graph)
+    """The home page: the WebSite."""
+    url = _text(locate("home"))
+    website = (f'{{"@type": "WebSite", "@id": {url}, "url": {url}, "name": {_text(config.title)}, '
+               f'"description": {_text(config.description)}, "inLanguage": {_text(config.language)}}}')
+    return Sharing("website", image=_first_image(posts), feeds=feeds, json_ld=json_ld(website))
 
 
 def _breadcrumbs(trail: Sequence[tuple[str, str]]) -> str:

@@ -15,7 +15,7 @@ from .archive import Archive, Period, PeriodRef, build_archive, neighbours
 from .config import Config
 from .content import collector_paused
 from .search import Shard, plan_shards
-from .meta import ArticleSharing, FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
+from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
 from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Topic, TopicRef
 
 
@@ -263,7 +263,7 @@ def _searchable(post: Post, config: Config) -> bool:
 # The recipes: each page's context from its inputs. Only rendered pages (and tests) call them, so
 # what they derive costs an edit build nothing for the thousands of pages it carries over.
 
-def _frame(common: Common, title: str, description: str, sharing: Sharing | ArticleSharing,
+def _frame(common: Common, title: str, description: str, sharing: Sharing,
            current_topic: TopicRef | None = None) -> dict[str, Any]:
     """What every template's frame (base.html) reads."""
     return {"nav_topics": common.topics, "nav_archive": common.archive, "title": title, "description": description,
