@@ -96,7 +96,7 @@ def _render_pages(
         if writer is None:  # `check`: nothing to compare with or to record
             renderer.render(page)
             return b"", _UNCHANGED
-        print_ = prints[index] or _fingerprint(fingerprint, inputs, templates[page.template], page)
+        print_ = prints[index] or fingerprint_page(fingerprint, inputs, templates[page.template], page)
         if cache.current(page.output_path, print_, writer.output):
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
@@ -113,7 +113,7 @@ def _render_pages(
             todo = []
             for index in indexes:
                 page = pages[index]
-                prints[index] = print_ = _fingerprint(fingerprint, inputs, templates[page.template], page)
+                prints[index] = print_ = fingerprint_page(fingerprint, inputs, templates[page.template], page)
                 (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
         # Few pages are done faster in-process than workers start; the output is the same either way.
         parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
@@ -140,7 +140,7 @@ def _render_pages(
     return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))
 
 
-def _fingerprint(fingerprint: Fingerprinter, inputs: bytes, template: bytes, page: Page) -> bytes:
+def fingerprint_page(fingerprint: Fingerprinter, inputs: bytes, template: bytes, page: Page) -> bytes:
     """What a page's bytes are made from: rendering reads its URL and its context, and the context
     is its recipe (hashed by name: its code is the generator's, which the cache is keyed by) applied
     to its inputs. The sitemap's ``updated`` and ``indexed`` are not rendered."""

@@ -67,22 +67,71 @@ def test_editing_one_article_renders_only_its_pages_and_matches_a_clean_build(sy
     assert "index.html" in pages or any(path.startswith("topics/") for path in pages)  # the lists that show it
 
 
+def _showing(site: dict[str, bytes], article: Path) -> tuple[str, set[str]]:
+    """The article's page in a built site, and every page that shows it: its own and those that link it."""
+    title = re.search(r'^title: "(.*)"$', article.read_text(encoding="utf-8"), re.M).group(1)
+    [page] = [p for p, data in site.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
+    link = f'href="/{page.removesuffix("index.html")}"'.encode()
+    return page, {page} | {p for p, data in site.items() if p.endswith(".html") and link in data}
+
+
 def test_editing_an_excerpt_renders_exactly_the_pages_that_show_the_article(synthetic_project: Path):
-    """Contexts hold references and counts, not whole topics or providers: a topic's other list
+    """Page inputs hold references and counts, not whole topics or providers: a topic's other list
     pages, the archive indexes and the sources index do not depend on one article's text."""
     _build(synthetic_project)
     edited = synthetic_project / "content" / "000" / "000100.md"
-    title = re.search(r'^title: "(.*)"$', edited.read_text(encoding="utf-8"), re.M).group(1)
-    before = tree_bytes(synthetic_project / "_site")
-    [page] = [p for p, data in before.items() if p.count("/") == 4 and f"<title>{title}".encode() in data]
-    link = f'href="/{page.removesuffix("index.html")}"'.encode()
-    showing = {page} | {p for p, data in before.items() if p.endswith(".html") and link in data}
+    _, showing = _showing(tree_bytes(synthetic_project / "_site"), edited)
     text = edited.read_text(encoding="utf-8")
     edited.write_text(re.sub(r'^excerpt: ".*"$', 'excerpt: "An edited summary (synthetic)."', text, count=1, flags=re.M),
                       encoding="utf-8")
     result = _build(synthetic_project)
     assert result.rendered == len(showing) < 20  # its page, its list pages, the sidebars that list it
     assert tree_bytes(synthetic_project / "_site") == _clean_build(synthetic_project)
+
+
+def test_a_value_pages_derive_from_an_article_re_renders_exactly_the_pages_that_show_it(synthetic_project: Path):
+    """A page's fingerprint hashes its recipe's inputs (the post), not what the recipe derives from
+    them. The time an article was published shows, one second later, in its page's derived sharing
+    tags and JSON-LD as well as in every card and sidebar entry that shows it: each of those pages,
+    and no other, is rendered again, and the site is the one a clean build makes."""
+    _build(synthetic_project)
+    edited = synthetic_project / "content" / "000" / "000100.md"
+    before = tree_bytes(synthetic_project / "_site")
+    page, showing = _showing(before, edited)
+    text = edited.read_text(encoding="utf-8")
+    published = re.search(r"^publishedDateTime: (.*)T(.*):00Z$", text, re.M)
+    edited.write_text(text.replace(published.group(0), f"publishedDateTime: {published[1]}T{published[2]}:01Z", 1),
+                      encoding="utf-8")
+    result = _build(synthetic_project)
+    after = tree_bytes(synthetic_project / "_site")
+    changed = {path for path, data in after.items() if path.endswith(".html") and before.get(path) != data}
+    assert result.rendered == len(showing) and changed == showing
+    iso = f"{published[1]}T{published[2]}:01+00:00"  # the default site time zone is UTC
+    assert f'<meta property="article:published_time" content="{iso}">'.encode() in after[page]
+    assert f'"datePublished": "{iso}"'.encode() in after[page]
+    assert after == _clean_build(synthetic_project)
+
+
+def test_a_renamed_topic_reaches_the_breadcrumbs_and_json_ld_of_articles_that_did_not_change(site_builder, tmp_path: Path):
+    """A topic's name is its most common spelling: one article's edit renames it for all. The other
+    articles' files did not change, but their posts name the topic, so their pages (whose breadcrumbs,
+    section and JSON-LD the recipe derives from the post) are rendered again with the new name."""
+    content = tmp_path / "content"
+    for n, spelling in enumerate(["Space", "Space", "SPACE"]):
+        write_article(content, f"{n}.md", title=f"Story {n}", webUrl=f"https://example.com/{n}", topics=[spelling],
+                      publishedDateTime=f"2024-05-0{n + 1}T10:00:00Z")
+    first, site = site_builder(content, cache_dir=tmp_path / ".cache")
+    unedited = site / "2024" / "05" / "02" / "story-1" / "index.html"
+    assert b'"articleSection": ["Space"]' in unedited.read_bytes()
+    write_article(content, "0.md", title="Story 0", webUrl="https://example.com/0", topics=["SPACE"],
+                  publishedDateTime="2024-05-01T10:00:00Z")
+    second, _ = site_builder(content, cache_dir=tmp_path / ".cache")
+    assert second.rendered == second.pages == first.pages  # every page's navigation names the topic
+    page = unedited.read_bytes()
+    assert b'"articleSection": ["SPACE"]' in page and b'<meta property="article:section" content="SPACE">' in page
+    assert b'"position": 2, "name": "SPACE", "item": "http://localhost:8000/topics/space/"' in page  # the breadcrumb
+    _, clean = site_builder(content, output=tmp_path / "clean")
+    assert tree_bytes(site) == tree_bytes(clean)
 
 
 def test_deleting_an_article_removes_its_page(synthetic_project: Path):

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
+from collections import OrderedDict
+
+import pytest
+
+from digest.cache import Fingerprinter
 from digest.config import Config
+from digest.incremental import fingerprint_page
 from digest.pages import Page, plan_pages, url_for
 from tests.test_site import art
 from digest.site import build_site
@@ -32,3 +39,20 @@ def test_every_page_type_is_planned_and_paginated():
     assert len(last.context["cards"]) == 5
     assert last.context["pagination"].previous_url == "/topics/ai/page/2/"
     assert last.context["pagination"].next_url is None
+
+
+def test_a_page_fingerprint_names_its_recipe_and_refuses_code_it_cannot_name():
+    """A recipe is hashed by its module and name (its code is the generator's, which the cache is
+    keyed by). A lambda or a local function, as the recipe or among the inputs, has no name pickle
+    can look up: fingerprinting fails rather than vouching for a page whose code it did not see."""
+    fingerprint = Fingerprinter()
+    assert fingerprint_page(fingerprint, b"", b"", Page("/", "home.html", dict, ())) != \
+        fingerprint_page(fingerprint, b"", b"", Page("/", "home.html", OrderedDict, ()))
+
+    def local() -> dict:
+        return {}
+
+    for page in (Page("/", "home.html", lambda: {}, ()), Page("/", "home.html", local, ()),
+                 Page("/", "home.html", dict, (local,))):
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            fingerprint_page(fingerprint, b"", b"", page)
