@@ -41,7 +41,7 @@ class Period:
 class PeriodRef:
     """A period without its posts: all a link to it needs.
 
-    Page contexts hold these for navigation (trail, newer, older), so a day page does not
+    Page inputs hold these for navigation (trail, newer, older), so a day page does not
     depend on every post of its year and is not rendered again when any of them changes.
     """
 

@@ -5,8 +5,8 @@ Three tables, all safe to lose (deleting ``.cache/`` only makes the next build a
 * parsed articles, keyed by the file's path, with the hash of its bytes and its stamp, so an
   unchanged file is neither parsed nor even read again; saved in 64 shards by path, so a build
   rewrites only the shards whose files changed;
-* per output file, the fingerprint of everything its bytes were made from (the page's exact
-  context, the templates it uses, the config, the generator) plus the size and mtime the file
+* per output file, the fingerprint of everything its bytes were made from (the page's recipe
+  and its inputs, the templates it uses, the config, the generator) plus the size and mtime the file
   had when written, so a page is rendered again only when one of those changed and a file
   someone touched in the output folder is never trusted; saved (with ``marshal``: plain tuples)
   only when one changed;
@@ -78,7 +78,7 @@ class Fingerprinter:
     instance inside a value (a Post, a Topic with its thousands of posts) is hashed once per
     build and then stands in by its 16-byte digest, so a topic page costs its size, not its topic's.
     Pickle asks the pickler's ``dispatch_table`` only about objects that are not strings, numbers
-    or containers (the bulk of a page context), so only the objects that may stand in by a
+    or containers (the bulk of a page's inputs), so only the objects that may stand in by a
     digest cost a Python call.
     """
 
