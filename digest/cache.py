@@ -29,6 +29,7 @@ import io
 import marshal
 import os
 import pickle
+import struct
 import sys
 import zlib
 from collections.abc import Callable, Collection, Container, Sequence
@@ -346,6 +347,11 @@ class BuildCache:
 
 
 _MAGIC = b"digest build cache\n"
+# After the magic and the key digest: the payload's length and CRC-32. A checksum against damage
+# (a truncated or half-written file, a flipped bit), not against forgery: whoever can write the
+# cache can write a valid checksum of any kind. CRC-32 reads 12 MB of parsed articles in 2 ms,
+# where blake2b took 9 ms on every build; the length makes a truncation certain to be seen.
+_CHECK = struct.Struct("<QI")
 
 
 def _key_digest(key: str) -> bytes:
@@ -357,7 +363,7 @@ def write_blob(path: Path, key: str, payload: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     with open(temporary, "wb") as handle:
-        handle.write(_MAGIC + _key_digest(key) + content_hash(payload))
+        handle.write(_MAGIC + _key_digest(key) + _CHECK.pack(len(payload), zlib.crc32(payload)))
         handle.write(payload)
     os.replace(temporary, path)
 
@@ -371,11 +377,12 @@ def read_blob(path: Path, key: str) -> memoryview | None:
     except OSError:
         return None
     head = _MAGIC + _key_digest(key)
-    start = len(head) + 16
-    if not data.startswith(head):
+    start = len(head) + _CHECK.size
+    if not data.startswith(head) or len(data) < start:
         return None
+    size, checksum = _CHECK.unpack_from(data, len(head))
     payload = memoryview(data)[start:]
-    return payload if content_hash(payload) == data[len(head):start] else None
+    return payload if len(payload) == size and zlib.crc32(payload) == checksum else None
 
 
 def _load(path: Path, key: str, loads: Callable[[memoryview], Any]) -> Any:

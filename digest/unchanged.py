@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import cache
-from .content import Listing, Problem, Stamp, settled, stamp
+from .content import Listing, Problem, Stamp, collector_paused, settled, stamp
 
 RECORD_FORMAT = 2
 
@@ -188,7 +188,8 @@ def load(path: Path | None) -> LastBuild | None:
     """The record, or None when there is none or it is from another version, truncated or corrupt."""
     payload = None if path is None else cache.read_blob(path, _KEY)
     try:
-        record = pickle.loads(payload) if payload is not None else None
+        with collector_paused():  # a tuple per input and output file, no cycle: the collector scanned them a dozen times
+            record = pickle.loads(payload) if payload is not None else None
     except Exception:  # a payload that passed its checksum was written by this version: this is only a safety net
         return None
     return record if isinstance(record, LastBuild) else None
