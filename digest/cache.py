@@ -11,8 +11,9 @@ Three tables, all safe to lose (deleting ``.cache/`` only makes the next build a
   someone touched in the output folder is never trusted; saved (with ``marshal``: plain tuples)
   only when one changed;
 * the memos of the last site model (``site.Memos``, plain tuples as well, one file each): its
-  related-story matching (``similar.Memo``) and the similar pairs of its story clustering
-  (``clusters.Memo``), so the next one computes again only what an edit can affect.
+  related-story matching (``similar.Memo``), the similar pairs of its story clustering
+  (``clusters.Memo``) and each title's slug and words (``site.TitleMemo``), so the next one
+  computes again only what an edit can affect.
 
 Each cache file carries the generator and key it is valid for and a checksum of its contents:
 one from another version, truncated or corrupt is ignored. The whole cache is invalidated by a
@@ -43,7 +44,7 @@ from markupsafe import Markup
 from . import __version__, clusters, similar
 from .content import Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles, read_source
 from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
-from .site import Memos
+from .site import Memos, TitleMemo
 
 CACHE_FORMAT = 2
 _PACKAGE = Path(__file__).resolve().parent
@@ -202,7 +203,7 @@ class ParsedFile:
 
 _SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile)
 SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites one of them
-MEMOS = {"related": similar.Memo, "clusters": clusters.Memo}  # each field of Memos: its file is named after it
+MEMOS = {"related": similar.Memo, "clusters": clusters.Memo, "titles": TitleMemo}  # each field of Memos: its file is named after it
 
 
 def _shard(source: str) -> int:

@@ -18,7 +18,7 @@ from digest.clusters import Entry, Memo, find_clusters
 from digest.config import Config
 from digest.model import Provider
 from digest.pipeline import BuildOptions, build
-from digest.site import Memos, build_site
+from digest.site import build_site
 from tests.helpers import tree_bytes
 from tests.test_site import art
 
@@ -148,8 +148,9 @@ def test_a_memo_that_is_not_one_is_refused():
         assert Memo.from_plain(damaged) is None
 
 
+@pytest.mark.parametrize("name", ["clusters", "titles"])
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "emptied"])
-def test_a_damaged_clusters_file_is_ignored_and_the_related_one_kept(tmp_path: Path, damage: str):
+def test_a_damaged_memo_file_is_ignored_and_the_others_kept(tmp_path: Path, damage: str, name: str):
     site = build_site((art(1, title="Harbour bridge closes", provider=Provider("One", "one.com")),
                        art(2, title="Harbour bridge closes!", provider=Provider("Two", "two.com"))), Config())
     assert site.memos.clusters is not None and site.memos.clusters.neighbours
@@ -157,11 +158,11 @@ def test_a_damaged_clusters_file_is_ignored_and_the_related_one_kept(tmp_path: P
     cache.memos = site.memos
     cache.save()
     assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC").memos == site.memos
-    [path] = tmp_path.glob("build-*/clusters")
+    [path] = tmp_path.glob(f"build-*/{name}")
     data = path.read_bytes()
     path.write_bytes(data[:-5] if damage == "truncated" else b"" if damage == "emptied"
                      else data[:-3] + bytes([data[-3] ^ 1]) + data[-2:])
-    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC").memos == Memos(site.memos.related)
+    assert BuildCache.open(tmp_path, tmp_path / "content", tmp_path / "site", "UTC").memos == replace(site.memos, **{name: None})
 
 
 # ---- the pipeline (build_site with the last build's memos: tests/test_related_memo.py, both memos at once)

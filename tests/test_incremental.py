@@ -300,9 +300,9 @@ def test_an_edit_rewrites_only_the_cache_files_it_changes(synthetic_project: Pat
     _build(synthetic_project)
     after = _cache_files(synthetic_project)
     rewritten = {name.split("/")[-1].split("-")[0] for name in after if after[name] != before.get(name)}
-    # one shard of parsed articles, the page fingerprints, the related-story matching and the
-    # similar pairs of story clustering (a title is part of both) and the no-change record
-    assert sorted(rewritten) == ["articles", "clusters", "last", "pages", "related"]
+    # one shard of parsed articles, the page fingerprints, the related-story matching, the similar
+    # pairs of story clustering and the titles' facts (a title is part of all three) and the no-change record
+    assert sorted(rewritten) == ["articles", "clusters", "last", "pages", "related", "titles"]
     assert sum("/articles-" in name and after[name] != before[name] for name in after) == 1
 
 

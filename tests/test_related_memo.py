@@ -211,7 +211,7 @@ def _article_edit(found: list[Article], data) -> list[Article]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(articles(), st.data())
 def test_an_edited_corpus_gets_the_site_model_of_a_full_build(found, data):
-    """Both memos of build_site: the related-story matching and story clustering's similar pairs."""
+    """The memos of build_site: the related-story matching, story clustering's similar pairs and the titles' facts."""
     config = Config(min_quality=30, related_count=3)
     before = build_site(tuple(found), config)
     for _ in range(data.draw(st.integers(1, 2))):
@@ -219,6 +219,7 @@ def test_an_edited_corpus_gets_the_site_model_of_a_full_build(found, data):
             found = _article_edit(found, data)
     incremental = build_site(tuple(found), config, previous=before.memos)
     full = build_site(tuple(found), config)
+    assert incremental.posts == full.posts
     assert incremental.related == full.related
     assert incremental.top == full.top
     assert incremental.topics == full.topics
