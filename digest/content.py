@@ -148,39 +148,57 @@ def list_articles(content_dir: Path) -> Listing:
 
     def walk(folder: str, prefix: str) -> None:
         try:
-            with os.scandir(folder) as scan:
-                entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+            # Listed through a handle on the folder, so each file is stat'ed by its name in it rather
+            # than by a path the kernel walks from the root again (a tenth of this function's time)
+            handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             return  # as os.walk: a folder that vanished or cannot be read holds nothing
-        folders = []
-        for entry in entries:
-            rel = prefix + entry.name
-            try:
-                is_folder = entry.is_dir()
-            except OSError:
-                is_folder = False
-            if is_folder:
-                if not entry.is_symlink():
-                    folders.append(entry)
-                elif not _inside(entry.path, root):
-                    problems.append(Problem(rel, 1, "link leads outside the content folder; skipped"))
-                continue
-            if not entry.name.lower().endswith(ARTICLE_SUFFIXES):
-                continue
-            if entry.is_symlink() and not _inside(entry.path, root):
-                problems.append(Problem(rel, 1, "link leads outside the content folder; skipped"))
-                continue
-            try:
-                file_stamp = stamp(entry.stat())
-            except OSError as exc:
-                problems.append(Problem(rel, 1, f"cannot read file: {exc.strerror}"))
-                continue
-            files.append(SourceFile(rel, entry.path, file_stamp, settled(file_stamp, listed_ns)))
-        for entry in folders:  # a folder's files before its subfolders', as os.walk lists them
-            walk(entry.path, f"{prefix}{entry.name}/")
+        try:
+            folders = _list_folder(handle, folder, prefix, root, listed_ns, files, problems)
+        finally:
+            os.close(handle)
+        for name in folders:  # a folder's files before its subfolders', as os.walk lists them
+            walk(os.path.join(folder, name), f"{prefix}{name}/")
 
     walk(root, "")
     return Listing(tuple(files), tuple(problems), listed_ns)
+
+
+def _list_folder(handle: int, folder: str, prefix: str, root: str, listed_ns: int,
+                 files: list[SourceFile], problems: list[Problem]) -> list[str]:
+    """Add the article files of one folder (open as ``handle``) to ``files``, and the links leading
+    outside ``root`` and files stat cannot see to ``problems``; return its subfolders' names, sorted."""
+    try:
+        with os.scandir(handle) as scan:
+            entries = sorted((entry for entry in scan if not entry.name.startswith(".")), key=lambda e: e.name)
+    except OSError:
+        return []
+    folders = []
+    base = os.path.join(folder, "")  # what a name is appended to for its path
+    for entry in entries:
+        name = entry.name
+        try:
+            is_folder = entry.is_dir()
+        except OSError:
+            is_folder = False
+        if is_folder:
+            if not entry.is_symlink():
+                folders.append(name)
+            elif not _inside(base + name, root):
+                problems.append(Problem(prefix + name, 1, "link leads outside the content folder; skipped"))
+            continue
+        if not name.lower().endswith(ARTICLE_SUFFIXES):
+            continue
+        if entry.is_symlink() and not _inside(base + name, root):
+            problems.append(Problem(prefix + name, 1, "link leads outside the content folder; skipped"))
+            continue
+        try:
+            file_stamp = stamp(entry.stat())
+        except OSError as exc:
+            problems.append(Problem(prefix + name, 1, f"cannot read file: {exc.strerror}"))
+            continue
+        files.append(SourceFile(prefix + name, base + name, file_stamp, settled(file_stamp, listed_ns)))
+    return folders
 
 
 def _inside(path: str, root: str) -> bool:
