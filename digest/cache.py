@@ -23,7 +23,6 @@ either can change what the same input renders to.
 
 from __future__ import annotations
 
-import copyreg
 import functools
 import hashlib
 import io
@@ -42,8 +41,9 @@ from typing import Any
 from markupsafe import Markup
 
 from . import __version__, clusters, similar
-from .content import Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles, read_source
-from .model import Article, Image, Provider, Story, dataclass_reducers, fields_getter
+from .content import (RECORD_PICKLING, Parsed, Parser, Problem, SourceFile, Stamp, collector_paused, parse_articles,
+                      read_source)
+from .model import Article, dataclass_reducers, fields_getter
 from .site import Memos, TitleMemo
 
 CACHE_FORMAT = 2
@@ -208,7 +208,7 @@ def _folder_prefix(folder: Path) -> str:
     return os.path.join(folder, "")
 
 
-_SAVE_TABLE = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem, ParsedFile)
+_SAVE_TABLE = RECORD_PICKLING | dataclass_reducers(ParsedFile)
 SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites one of them
 MEMOS = {"related": similar.Memo, "clusters": clusters.Memo, "titles": TitleMemo}  # each field of Memos: its file is named after it
 

@@ -288,7 +288,10 @@ def collector_paused() -> Iterator[None]:
 
 PARALLEL_MIN = 256  # fewer files parse faster in-process than workers start
 _CHUNK = 64  # files per worker task: their results travel back pickled together, which is far cheaper
-_RESULT_PICKLING = copyreg.dispatch_table | dataclass_reducers(Article, Image, Provider, Story, Problem)
+# How parsed records are pickled, by the parse workers and the build cache: a provider travels as
+# its name and domain and is made again as the loading process's shared object (see shared_provider)
+RECORD_PICKLING = (copyreg.dispatch_table | dataclass_reducers(Article, Image, Story, Problem)
+                   | {Provider: lambda provider: (shared_provider, (provider.name, provider.domain))})
 
 
 def parse_articles(files: Sequence[tuple[str, bytes]], tz: tzinfo, jobs: int = 1) -> list[Parsed]:
@@ -302,7 +305,7 @@ def parse_articles(files: Sequence[tuple[str, bytes]], tz: tzinfo, jobs: int = 1
     def parse_chunk(start: int) -> bytes:
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
-        pickler.dispatch_table = _RESULT_PICKLING
+        pickler.dispatch_table = RECORD_PICKLING
         pickler.dump([parse_article(data, source, tz) for source, data in files[start:start + _CHUNK]])
         return buffer.getvalue()
 
@@ -526,7 +529,29 @@ def _provider(value: Any, web_url: str | None) -> Provider | None:
     if not _HOSTNAME.fullmatch(domain):
         domain = _domain(web_url)
     name = clean_text(raw.get("name")) or domain
-    return Provider(name=name, domain=domain) if domain else None
+    return shared_provider(name, domain) if domain else None
+
+
+_PROVIDERS: dict[tuple[str, str], Provider] = {}
+_PROVIDERS_MAX = 100_000  # providers remembered at most; then the table starts again (a `serve` that runs for days)
+
+
+def shared_provider(name: str, domain: str) -> Provider:
+    """The one :class:`Provider` of this process with this name and domain.
+
+    A site names a few outlets many times (at 10,000 articles: 60 providers, 25,000 mentions with
+    the related stories). Parsing makes each through here, and so does loading records pickled
+    with :data:`RECORD_PICKLING` (a parse worker's, the build cache's), so records share them:
+    a worker's batch is smaller to send back, and a shard of the build cache pickles and loads
+    each provider once rather than once per mention (a seventh of the time to load 10,000 articles).
+    """
+    key = (name, domain)
+    provider = _PROVIDERS.get(key)
+    if provider is None:
+        if len(_PROVIDERS) >= _PROVIDERS_MAX:
+            _PROVIDERS.clear()
+        provider = _PROVIDERS[key] = Provider(name, domain)
+    return provider
 
 
 def _images(value: Any, lines: Lines, path: tuple[str | int, ...], warn: Any) -> tuple[Image, ...]:

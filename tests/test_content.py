@@ -229,3 +229,14 @@ def test_parallel_parsing_gives_the_same_articles_and_problems_in_the_same_order
     assert repr(parallel) == repr(serial) and repr(three) == repr(serial)
     assert len(serial.articles) > content.PARALLEL_MIN and len(serial.problems) > 15
     assert len(cache.reparsed) == len(cache.parsed) == content.PARALLEL_MIN + len(hostile)  # every readable file, once
+
+
+def test_articles_share_each_provider_whether_parsed_here_or_in_workers(tmp_path: Path):
+    """One Provider object per name and domain, so the build cache pickles and loads each once per shard."""
+    write_corpus(tmp_path, content.PARALLEL_MIN)
+    for jobs in (1, 2):
+        articles = load_articles(tmp_path, UTC, parse=BuildCache(None, "key").parser(UTC, jobs)).articles
+        providers = [article.provider for article in articles]
+        providers += [story.provider for article in articles for story in article.related if story.provider]
+        assert len(providers) > 2 * len(articles) > 2 * len(set(providers))
+        assert len({id(provider) for provider in providers}) == len(set(providers))

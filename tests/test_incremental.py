@@ -306,6 +306,18 @@ def test_an_edit_rewrites_only_the_cache_files_it_changes(synthetic_project: Pat
     assert sum("/articles-" in name and after[name] != before[name] for name in after) == 1
 
 
+def test_the_cache_loads_each_provider_once(synthetic_project: Path):
+    """Each provider pickled once per shard, and one object per name and domain however many shards name it."""
+    _build(synthetic_project)
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited headline (synthetic)")
+    _build(synthetic_project)  # an article parsed again beside the others from the cache
+    cache = cache_module.BuildCache.open(synthetic_project / ".cache", synthetic_project / "content",
+                                         synthetic_project / "_site", "UTC")
+    providers = [entry.article.provider for entry in cache.parsed.values()]
+    assert len(providers) == COUNT > 2 * len(set(providers))
+    assert len({id(provider) for provider in providers}) == len(set(providers))
+
+
 @pytest.mark.parametrize("damage", ["truncated", "one byte changed", "emptied", "garbage"])
 def test_a_damaged_cache_is_ignored(synthetic_project: Path, damage: str):
     _build(synthetic_project)
