@@ -426,23 +426,23 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = 
     entries = {p.article.web_url: _similar_entry(p, titles[p.article.title][1], topic_slugs[p.article.topics])
                for p in posts}
     story_clusters, clusters_memo = _story_clusters(listed, entries, scores, config, previous.clusters)
-    by_topic: dict[TopicRef, list[Post]] = defaultdict(list)
-    by_provider: dict[ProviderRef, list[Post]] = defaultdict(list)
-    for post in posts:  # a topic or provider whose posts are all hidden keeps its (empty) page: badges link there
-        for ref in post.topics:
-            by_topic.setdefault(ref, [])
-        by_provider.setdefault(post.provider, [])
+    # Every topic and provider of a post keeps its page, even when all its posts are hidden: badges
+    # link there. Listed posts are grouped by the refs' slugs (unique), whose hash Python keeps,
+    # rather than by the refs, whose dataclass hash is a Python call.
+    topic_of = {ref.slug: ref for refs in topic_refs.values() for ref in refs}
+    by_topic: dict[str, list[Post]] = {slug: [] for slug in topic_of}
+    by_provider: dict[str, list[Post]] = {ref.slug: [] for ref in provider_refs.values()}
     for post in listed:
         for ref in post.topics:
-            by_topic[ref].append(post)
-        by_provider[post.provider].append(post)
+            by_topic[ref.slug].append(post)
+        by_provider[post.provider.slug].append(post)
     order = {topic_key(name): i for i, name in enumerate(config.topics)}
     topics = sorted(
-        (Topic(ref, tuple(items), tuple(_cards(items, story_clusters))) for ref, items in by_topic.items()),
+        (Topic(topic_of[slug], tuple(items), tuple(_cards(items, story_clusters))) for slug, items in by_topic.items()),
         key=lambda t: (order.get(topic_key(t.ref.name), len(order)), -len(t.posts), t.ref.slug),
     )
     providers = sorted(
-        (ProviderPage(ref, tuple(items)) for ref, items in by_provider.items()),
+        (ProviderPage(ref, tuple(by_provider[ref.slug])) for ref in provider_refs.values()),
         key=lambda p: p.ref.slug,
     )
     post_links = {post.article.web_url: PostLink(post) for post in posts}
