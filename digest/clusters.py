@@ -29,6 +29,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+import operator
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -204,7 +205,7 @@ def _pairs_since(previous: Memo, entries: list[Entry], threshold: float,
         key: [other for other in others if other in facts and other not in fresh]
         for key, others in previous.neighbours.items() if key in facts and key not in fresh}
     if changed:
-        order = sorted(entries, key=lambda entry: entry.timestamp)
+        order = sorted(entries, key=operator.attrgetter("timestamp"))
         times = [entry.timestamp for entry in order]
         # an estimate of the comparisons to come (the scan below decides which entries are in the window)
         estimate = sum(bisect.bisect_right(times, entry.timestamp + window)
@@ -227,21 +228,23 @@ def _pairs_since(previous: Memo, entries: list[Entry], threshold: float,
 
 
 def _stars(ranked: list[Entry], neighbours: dict[str, tuple[str, ...]]) -> Clusters:
-    """The clusters, from the entries best first and each one's similar neighbours (see the module docstring)."""
-    rank = {entry.key: index for index, entry in enumerate(ranked)}
-    placed = [False] * len(ranked)
+    """The clusters, from the entries best first and each one's similar neighbours (see the module docstring).
+
+    Only entries with a neighbour can be in a cluster, so only they are walked, in rank order.
+    """
+    rank = {entry.key: index for index, entry in enumerate(ranked) if entry.key in neighbours}
+    placed: set[int] = set()
     clusters = []
-    for lead in range(len(ranked)):
-        if placed[lead]:
+    for key, lead in rank.items():  # in rank order, as they were added
+        if lead in placed:
             continue
-        placed[lead] = True  # a singleton too: a worse article must never lead a better one
+        placed.add(lead)  # a singleton too: a worse article must never lead a better one
         members, providers = [lead], {ranked[lead].provider}
-        for other in sorted(rank[key] for key in neighbours.get(ranked[lead].key, ())):
-            if not placed[other] and ranked[other].provider not in providers:
+        for other in sorted(rank[other_key] for other_key in neighbours[key]):
+            if other not in placed and ranked[other].provider not in providers:
                 members.append(other)
                 providers.add(ranked[other].provider)
         if len(members) > 1:
-            for index in members:
-                placed[index] = True
+            placed.update(members)
             clusters.append(tuple(ranked[index].key for index in members))
     return tuple(clusters)
