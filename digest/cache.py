@@ -31,6 +31,7 @@ import os
 import pickle
 import struct
 import sys
+import weakref
 import zlib
 from collections.abc import Callable, Collection, Container, Sequence
 from dataclasses import dataclass, field, replace
@@ -201,13 +202,6 @@ class ParsedFile:
     problems: tuple[Problem, ...]
 
 
-@functools.lru_cache(maxsize=4)
-def _folder_prefix(folder: Path) -> str:
-    """``folder`` as a string that a relative path is appended to: ``BuildCache.current`` checks every
-    page's file, and ``os.path.join`` with a Path took a quarter of that time."""
-    return os.path.join(folder, "")
-
-
 _SAVE_TABLE = RECORD_PICKLING | dataclass_reducers(ParsedFile)
 SHARDS = 64  # parsed articles are saved in this many files, so an edit rewrites one of them
 MEMOS = {"related": similar.Memo, "clusters": clusters.Memo, "titles": TitleMemo}  # each field of Memos: its file is named after it
@@ -231,6 +225,7 @@ class BuildCache:
     _dirty: set[int] = field(default_factory=set, repr=False)  # shards of ``parsed`` that changed
     _saved_outputs: dict[str, tuple[bytes, int, int]] | None = field(default=None, repr=False)
     _saved_memos: Memos = field(default_factory=Memos, repr=False)
+    _output: tuple[Path, int, weakref.finalize] | None = field(default=None, repr=False)  # see _output_handle
 
     @classmethod
     def open(cls, cache_dir: Path | None, content: Path, output: Path, parse_key: str) -> BuildCache:
@@ -298,10 +293,27 @@ class BuildCache:
         if entry is None or entry[0] != fingerprint:
             return False
         try:
-            stat = os.stat(_folder_prefix(output) + rel_path)
+            stat = os.stat(rel_path, dir_fd=self._output_handle(output))
         except OSError:
             return False
         return (stat.st_size, stat.st_mtime_ns) == entry[1:]
+
+    def _output_handle(self, output: Path) -> int:
+        """A handle on the output folder, opened on the first check: each page's file is then stat'ed
+        by its path in the folder, not walked to from the root (12,037 checks at 10,000 articles
+        46 -> 36 ms). Closed by :meth:`record`, once the new output is in place (a commit may put
+        a new folder there), or when the cache is dropped."""
+        held = self._output
+        if held is None or (held[0] is not output and held[0] != output):  # (the same Path object, as a rule)
+            self._close_output()
+            handle = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
+            self._output = (output, handle, weakref.finalize(self, os.close, handle))
+        return self._output[1]
+
+    def _close_output(self) -> None:
+        if self._output is not None:
+            self._output[2]()  # closes the handle, once: the finalizer is then spent
+            self._output = None
 
     def record(self, output: Path, fingerprints: dict[str, bytes], kept: Container[str]) -> None:
         """After a successful build: each page's fingerprint with the size and mtime its file now has.
@@ -310,6 +322,7 @@ class BuildCache:
         that a failed or interrupted build did not finish writing. A page carried over unrendered
         (``kept``) keeps its entry: its file was checked against it and left as it was.
         """
+        self._close_output()
         previous, outputs = self.outputs, {}
         for rel_path, print_ in fingerprints.items():
             entry = previous.get(rel_path) if rel_path in kept else None

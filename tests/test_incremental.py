@@ -306,6 +306,19 @@ def test_an_edit_rewrites_only_the_cache_files_it_changes(synthetic_project: Pat
     assert sum("/articles-" in name and after[name] != before[name] for name in after) == 1
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts this process's open files in /proc")
+def test_edit_builds_leave_no_file_open(synthetic_project: Path):
+    """The build cache checks output files through a handle on the output folder: closed after each build."""
+    _build(synthetic_project)
+    open_files = len(os.listdir("/proc/self/fd"))
+    for n in range(3):
+        _retitle(synthetic_project / "content" / "000" / "000100.md", f"Edited headline {n} (synthetic)")
+        result = _build(synthetic_project)
+        assert 0 < result.rendered < result.pages  # most pages checked against their files and carried over
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == open_files
+
+
 def test_the_cache_loads_each_provider_once(synthetic_project: Path):
     """Each provider pickled once per shard, and one object per name and domain however many shards name it."""
     _build(synthetic_project)
