@@ -133,12 +133,15 @@ def sitemap(config: Config, pages: Iterable[Page]) -> bytes:
     """Every indexed HTML page with the date of the newest story it shows as ``lastmod``."""
     # One row per page, printed directly (the layout _element gives): a sitemap has a row for
     # every page of the site, and this takes half the time of three _element calls a row.
-    # The URL is escaped; base_url is absolute, so it is never empty; a date needs no escaping.
+    # The URL is escaped: the base once, then each page's part (escaping works character by
+    # character, so that is the escaped whole); base_url is absolute, so it is never empty; a date
+    # needs no escaping.
+    base = _escape(absolute_url(config.base_url, ""))
     urls = []
     for page in pages:
         if page.indexed:
             lastmod = f"\n    <lastmod>{_time(page.updated)}</lastmod>" if page.updated else ""
-            urls.append(f"<url>\n    <loc>{_escape(absolute_url(config.base_url, page.url))}</loc>{lastmod}\n  </url>")
+            urls.append(f"<url>\n    <loc>{base}{_escape(page.url.lstrip('/'))}</loc>{lastmod}\n  </url>")
     return _xml(_element("urlset", urls, 0, xmlns=SITEMAP))
 
 
