@@ -8,7 +8,6 @@ documents probe the YAML 1.1 / 1.2 edges where the two libraries differ.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
