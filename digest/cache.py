@@ -125,7 +125,10 @@ class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
 
     def __init__(self, owner: Fingerprinter, inline: frozenset[type]) -> None:
         super().__init__()
-        self.owner = owner
+        # A weak reference: the owner holds this table, and a cycle would keep its memo (every object
+        # it hashed: a whole site model) alive after the build until a full collection, which a
+        # long-running preview may not run for many builds (40 MiB a build at 10,000 articles).
+        self.owner = weakref.proxy(owner)
         self.inline = inline
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[Any, ...]]:
@@ -135,7 +138,10 @@ class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
         getter = _state_getter(cls)
         if getter is None:
             raise KeyError(cls)
-        memo, digest_of, name = self.owner._memo, self.owner._digest, (cls.__module__, cls.__qualname__)
+        owner, memo, name = self.owner, self.owner._memo, (cls.__module__, cls.__qualname__)
+
+        def digest_of(value: Any) -> bytes:
+            return owner._digest(value)
 
         # Written as a call of Fingerprinter with the digest (or with the class's name and the
         # fields): no value pickles that way, so a stand-in never equals anything else.

@@ -146,21 +146,23 @@ def list_articles(content_dir: Path) -> Listing:
     files: list[SourceFile] = []
     problems: list[Problem] = []
 
-    def walk(folder: str, prefix: str) -> None:
+    # Depth first, a folder's files before its subfolders' (as os.walk lists them), with a list of
+    # the folders still to do rather than a recursive inner function: one refers to itself, and that
+    # cycle would keep the file list alive after the build until a full pass of the collector.
+    pending = [(root, "")]  # the next folder to list is the last
+    while pending:
+        folder, prefix = pending.pop()
         try:
             # Listed through a handle on the folder, so each file is stat'ed by its name in it rather
             # than by a path the kernel walks from the root again (a tenth of this function's time)
             handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
-            return  # as os.walk: a folder that vanished or cannot be read holds nothing
+            continue  # as os.walk: a folder that vanished or cannot be read holds nothing
         try:
             folders = _list_folder(handle, folder, prefix, root, listed_ns, files, problems)
         finally:
             os.close(handle)
-        for name in folders:  # a folder's files before its subfolders', as os.walk lists them
-            walk(os.path.join(folder, name), f"{prefix}{name}/")
-
-    walk(root, "")
+        pending.extend((os.path.join(folder, name), f"{prefix}{name}/") for name in reversed(folders))
     return Listing(tuple(files), tuple(problems), listed_ns)
 
 

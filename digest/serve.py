@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import errno
+import gc
 import hashlib
 import html
 import re
@@ -210,6 +211,10 @@ class Preview:
         loop = IOLoop.current()
 
         def build() -> None:
+            # The last build's cyclic garbage first (Jinja's environment and templates refer to one
+            # another): builds pause the collector (see content.collector_paused), so without this a
+            # preview kept open all day would grow by every build's leftovers.
+            gc.collect()
             try:
                 outcome = attempt(self.options)
             except Exception as exc:  # a bug must not stop the preview: say it, keep serving the last good pages

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -240,3 +241,18 @@ def test_articles_share_each_provider_whether_parsed_here_or_in_workers(tmp_path
         providers += [story.provider for article in articles for story in article.related if story.provider]
         assert len(providers) > 2 * len(articles) > 2 * len(set(providers))
         assert len({id(provider) for provider in providers}) == len(set(providers))
+
+
+def test_listing_the_content_leaves_no_reference_cycle(tmp_path: Path):
+    """The listing of 10,000 files must be freed when the build is done with it, not whenever the
+    cyclic collector next runs a full pass (a long-running preview kept one per build)."""
+    write_corpus(tmp_path / "content", 30)
+    gc.collect()
+    gc.disable()
+    try:
+        listing = content.list_articles(tmp_path / "content")
+        assert len(listing.files) == 30
+        del listing
+        assert gc.collect() == 0  # nothing that only the collector could free
+    finally:
+        gc.enable()
