@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from benchmarks.corpus import write_corpus
+from digest.serve import COLLECT_AFTER
 from tests.e2e.conftest import chromium
 from tests.helpers import ROOT, article_text, run_build, search_fragments, tree_bytes
 
@@ -279,6 +280,7 @@ def test_a_preview_left_open_does_not_grow_with_every_save(tmp_path: Path):
             article.write_text(original.replace('excerpt: "', f'excerpt: "Save {save}. ', 1), encoding="utf-8")
             said = served.said_until(lambda line: "pages rendered" in line)
             assert any("pages rendered" in line for line in said), "".join(said)
+            time.sleep(2 * COLLECT_AFTER)  # an editor reading the page: the server collects meanwhile
             resident.append(_resident_mib(served.process.pid))
         # the first saves warm up caches and the allocator; from then on it stays where it is
         assert resident[-1] - resident[2] < 8, resident
