@@ -140,7 +140,7 @@ class _Reducers(dict[type, Callable[[Any], tuple[Any, ...]]]):
             raise KeyError(cls)
         owner, memo, name = self.owner, self.owner._memo, (cls.__module__, cls.__qualname__)
 
-        def digest_of(value: Any) -> bytes:
+        def digest_of(value: Any) -> bytes:  # through the proxy: a bound method would hold the owner
             return owner._digest(value)
 
         # Written as a call of Fingerprinter with the digest (or with the class's name and the

@@ -3,8 +3,9 @@
 Model and plan always run in full, so every page sees consistent cross-page data; here each
 planned page gets a fingerprint of its URL, its recipe and the inputs its context is made from
 (the context itself is a pure function of those: see :class:`~digest.pages.Page`), its template
-set and the config, and only pages whose fingerprint (or output file) changed are rendered again. This is generic
-over whatever :func:`~digest.pages.plan_pages` returns: a new page type needs nothing here.
+set and the config, and only pages whose fingerprint (or output file) changed are rendered
+again. This is generic over whatever :func:`~digest.pages.plan_pages` returns: a new page type
+needs nothing here.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def _render_pages(
     # then handed out.
     prefilter = writer is not None and _mostly_recorded(pages, cache)
 
+    def print_of(page: Page) -> bytes:
+        return fingerprint_page(fingerprint, inputs, templates[page.template], page)
+
     def build(index: int) -> tuple[bytes, int]:
         """One page's fingerprint, and whether it was carried over or rendered (and staged).
 
@@ -96,7 +100,7 @@ def _render_pages(
         if writer is None:  # `check`: nothing to compare with or to record
             renderer.render(page)
             return b"", _UNCHANGED
-        print_ = prints[index] or fingerprint_page(fingerprint, inputs, templates[page.template], page)
+        print_ = prints[index] or print_of(page)
         if cache.current(page.output_path, print_, writer.output):
             return print_, _KEPT
         return print_, _WRITTEN if writer.stage(page.output_path, renderer.render(page)) else _UNCHANGED
@@ -113,7 +117,7 @@ def _render_pages(
             todo = []
             for index in indexes:
                 page = pages[index]
-                prints[index] = print_ = fingerprint_page(fingerprint, inputs, templates[page.template], page)
+                prints[index] = print_ = print_of(page)
                 (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
         # Few pages are done faster in-process than workers start; the output is the same either way.
         parallel = jobs > 1 and len(todo) >= PARALLEL_MIN

@@ -281,6 +281,11 @@ def _site_feeds(config: Config) -> tuple[FeedLink, ...]:
             FeedLink(url_for("json_feed"), "application/feed+json", f"{config.title} (JSON Feed)"))
 
 
+def _website_sharing(config: Config) -> Sharing:
+    """The sharing tags of a page that shows no stories of its own: the site's feeds alone."""
+    return Sharing("website", feeds=_site_feeds(config))
+
+
 def _home_context(common: Common, top: tuple[Card, ...],
                   sections: tuple[tuple[TopicRef, int, tuple[Card, ...]], ...]) -> dict[str, Any]:
     config = common.config
@@ -321,13 +326,13 @@ def _provider_context(common: Common, provider: ProviderRef, story_count: int, c
 def _providers_context(common: Common, providers: tuple[tuple[ProviderRef, int], ...]) -> dict[str, Any]:
     config = common.config
     description = f"Every outlet whose stories appear on {config.title}, with its number of stories."
-    return {**_frame(common, "Sources", description, Sharing("website", feeds=_site_feeds(config))), "providers": providers}
+    return {**_frame(common, "Sources", description, _website_sharing(config)), "providers": providers}
 
 
 def _archive_context(common: Common, period: PeriodRef, story_count: int, children: tuple[tuple[PeriodRef, int], ...],
                      newer: PeriodRef | None, older: PeriodRef | None, trail: tuple[PeriodRef, ...]) -> dict[str, Any]:
     description = f"Every story published in {period.label}, by {'month' if period.kind == 'year' else 'day'}."
-    return {**_frame(common, period.label, description, Sharing("website", feeds=_site_feeds(common.config))),
+    return {**_frame(common, period.label, description, _website_sharing(common.config)),
             "period": period, "story_count": story_count, "children": children, "newer": newer, "older": older,
             "trail": trail}
 
@@ -345,12 +350,12 @@ def _day_context(common: Common, day: PeriodRef, story_count: int, newer: Period
 
 def _search_context(common: Common, shards: tuple[Shard, ...]) -> dict[str, Any]:
     config = common.config
-    return {**_frame(common, "Search", f"Search the stories of {config.title}.", Sharing("website", feeds=_site_feeds(config))),
+    return {**_frame(common, "Search", f"Search the stories of {config.title}.", _website_sharing(config)),
             "search_bundles": tuple(f"{config.base_path}{shard.folder}/" for shard in shards)}
 
 
 def _not_found_context(common: Common, latest: tuple[Post, ...]) -> dict[str, Any]:
-    sharing = Sharing("website", feeds=_site_feeds(common.config))
+    sharing = _website_sharing(common.config)
     return {**_frame(common, "Page not found", "This page does not exist.", sharing), "latest": latest}
 
 
