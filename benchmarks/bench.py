@@ -7,10 +7,21 @@ of the child and its workers), and the peak memory is the child's ``ru_maxrss`` 
 largest of the build process and its render workers, not their sum). Every scenario runs
 ``--runs`` times and reports the median. Prints one table and writes it as JSON. Each cold run is
 followed by the same build without the search index and, when ``hugo`` is on PATH, by a cold
-build of the same corpus with Hugo (``benchmarks/hugo.py``). Last, the live preview's editing
-loop is timed (``benchmarks/preview.py``).
+build of the same corpus with Hugo (``benchmarks/hugo.py``), then by Pagefind indexing Hugo's
+output, as a Hugo site gets its search. Last, the live preview's editing loop is timed
+(``benchmarks/preview.py``).
 
-    python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--cold-runs N] [--jobs N]
+Cold builds start from a file system with no mass deletion behind them, as one in CI does after
+a fresh clone: each cold run, ours and Hugo's, writes into folders of its own, nothing is
+deleted until the size's last scenario, and before the first cold run the bench flushes the
+file system and waits ``--settle`` seconds. Without that, the figures measure the previous run's
+``rm -rf`` more than the build: ext4 without a journal (this project's benchmark machine) does
+not reuse a deleted inode for 60 s after its inode table is written back, 300 s before, and
+every file it then creates is allocated by scanning past all of them (``recently_deleted()`` in
+``fs/ext4/ialloc.c``). Creating 10,000 folders with a file each took 12.7 s there right after
+deleting as many, and 2.0 s after a sync and a 65 s wait.
+
+    python -m benchmarks.bench [--sizes 1000 10000] [--huge] [--runs 3] [--cold-runs N] [--jobs N] [--settle S]
 """
 
 from __future__ import annotations
@@ -31,6 +42,7 @@ from pathlib import Path
 from benchmarks.corpus import write_corpus
 from benchmarks.hugo import write_site as write_hugo_site
 from benchmarks.preview import time_preview
+from digest.search import find_pagefind
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -38,8 +50,14 @@ WORK = ROOT / "benchmarks" / ".work"  # generated corpora and outputs; git-ignor
 SCENARIOS = ("cold", "cold, no search", "no change", "one article edited", "one template edited")
 HUGO = shutil.which("hugo")  # optional: the same corpus through a minimal Hugo site, for a side-by-side ratio
 HUGO_SCENARIO = "hugo cold"
+HUGO_SEARCH_SCENARIO = "hugo + pagefind cold"  # Hugo's build, then Pagefind over its output
+COLD = "cold"  # under a project: one folder per cold run, kept until the size's last scenario
+SETTLE_SECONDS = 65.0  # ext4's RECENTCY_MIN (60 s, once the inode table is written back), and a margin
 # The preview's editing loop (benchmarks/preview.py): save -> the edited page served, and -> the full rebuild done.
 PREVIEW_SCENARIOS = ("preview: edit shown", "preview: edit built")
+
+
+Sample = tuple[float, float, int, float]  # one run: wall seconds, peak MiB, pages rendered, CPU seconds
 
 
 @dataclass(frozen=True)
@@ -55,7 +73,7 @@ class Row:
     runs: int
 
 
-def _run(project: Path, jobs: int | None, *options: str) -> tuple[float, float, int, float]:
+def _run(project: Path, jobs: int | None, *options: str) -> Sample:
     """One ``build.py build`` in ``project``: wall seconds, peak MiB of the child, pages rendered, CPU seconds."""
     command = [sys.executable, str(ROOT / "build.py"), "build", "--config", str(ROOT / "site.yaml"), *options]
     if jobs:
@@ -65,13 +83,20 @@ def _run(project: Path, jobs: int | None, *options: str) -> tuple[float, float, 
     return seconds, peak, int(rendered.group(1)) if rendered else 0, cpu
 
 
-def _run_hugo(project: Path) -> tuple[float, float, int, float]:
-    """One cold ``hugo`` build of the same corpus (``benchmarks/hugo.py``); pages are the HTML files it wrote."""
+def _run_hugo(project: Path, folder: Path) -> tuple[Sample, Sample | None]:
+    """One cold ``hugo`` build of the same corpus (``benchmarks/hugo.py``) into ``folder``, and the
+    same followed by Pagefind's CLI over its output (None without Pagefind); pages are the HTML
+    files Hugo wrote."""
     site = write_hugo_site(project / "hugo", project / "content")
-    for folder in ("public", "resources"):
-        shutil.rmtree(site / folder, ignore_errors=True)
-    seconds, peak, cpu, _ = _measure(["hugo", "--quiet", "--source", str(site)], project)
-    return seconds, peak, sum(1 for _ in (site / "public").rglob("*.html")), cpu
+    public = folder / "hugo"
+    seconds, peak, cpu, _ = _measure(["hugo", "--quiet", "--source", str(site), "--destination", str(public),
+                                      "--cacheDir", str(folder / "hugo_cache")], project)
+    hugo = (seconds, peak, sum(1 for _ in public.rglob("*.html")), cpu)
+    pagefind = find_pagefind()
+    if pagefind is None:
+        return hugo, None
+    indexed = _measure([str(pagefind), "--site", str(public), "--quiet"], project)
+    return hugo, (seconds + indexed[0], max(peak, indexed[1]), hugo[2], cpu + indexed[2])
 
 
 def _measure(command: list[str], cwd: Path) -> tuple[float, float, float, bytes]:
@@ -98,16 +123,24 @@ def _project(count: int) -> Path:
     return project
 
 
-def _reset(project: Path) -> None:
-    for folder in ("_site", ".cache", "_site_no_search", ".cache_no_search"):
+def _reset(project: Path, settle: float) -> None:
+    """Remove what earlier runs left, then let the file system settle (see the module's docstring)."""
+    for folder in (COLD, "_site", ".cache", "_site_no_search", ".cache_no_search", "hugo/public", "hugo/resources"):
         shutil.rmtree(project / folder, ignore_errors=True)
+    os.sync()
+    time.sleep(settle)
 
 
-def _no_search_options(project: Path) -> tuple[str, ...]:
+def _folders(folder: Path) -> tuple[str, ...]:
+    """The options of a build into ``folder``: its output and its cache there."""
+    return "--output", str(folder / "_site"), "--cache", str(folder / ".cache")
+
+
+def _no_search_options(project: Path, folder: Path) -> tuple[str, ...]:
     """The same site without the Pagefind index (its own output and cache): what Hugo's figures cover."""
     config = project / "no-search.yaml"
     config.write_text((ROOT / "site.yaml").read_text(encoding="utf-8") + "\nsearch: false\n", encoding="utf-8")
-    return "--config", str(config), "--output", "_site_no_search", "--cache", ".cache_no_search"
+    return "--config", str(config), *_folders(folder / "no-search")
 
 
 def _edit(path: Path, old: str, new: str) -> None:
@@ -115,27 +148,32 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[Row]:
+def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int, settle: float) -> list[Row]:
     project = _project(count)
     article = project / "content" / "000" / "000007.md"
     template = project / "templates" / "article.html"
     original = article.read_text(encoding="utf-8")
-    samples: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in SCENARIOS}
+    samples: dict[str, list[Sample]] = {name: [] for name in SCENARIOS}
+    _reset(project, settle)
     try:
-        for _ in range(cold_runs):
-            _reset(project)
-            samples["cold"].append(_run(project, jobs))
-            samples["cold, no search"].append(_run(project, jobs, *_no_search_options(project)))
+        for run in range(cold_runs):
+            folder = project / COLD / str(run)
+            samples["cold"].append(_run(project, jobs, *_folders(folder)))
+            samples["cold, no search"].append(_run(project, jobs, *_no_search_options(project, folder)))
             if HUGO:
-                samples.setdefault(HUGO_SCENARIO, []).append(_run_hugo(project))
+                hugo, with_search = _run_hugo(project, folder)
+                samples.setdefault(HUGO_SCENARIO, []).append(hugo)
+                if with_search:
+                    samples.setdefault(HUGO_SEARCH_SCENARIO, []).append(with_search)
+        site = _folders(project / COLD / str(cold_runs - 1))  # the incremental scenarios go on from the last cold build
         for _ in range(runs):
-            samples["no change"].append(_run(project, jobs))
+            samples["no change"].append(_run(project, jobs, *site))
         for run in range(runs):
             _edit(article, "title: \"", f"title: \"Edit {run} ")
-            samples["one article edited"].append(_run(project, jobs))
+            samples["one article edited"].append(_run(project, jobs, *site))
         for run in range(runs):
             _edit(template, "</article>", f"</article><!-- edit {run} -->")
-            samples["one template edited"].append(_run(project, jobs))
+            samples["one template edited"].append(_run(project, jobs, *site))
     finally:
         article.write_text(original, encoding="utf-8")
     serve = [sys.executable, str(ROOT / "build.py"), "serve", "--port", "0", "--config", str(ROOT / "site.yaml")]
@@ -149,6 +187,7 @@ def bench_size(count: int, runs: int, jobs: int | None, cold_runs: int) -> list[
         rows.append(Row(count, name, round(statistics.median(times), 3), round(min(times), 3), round(max(times), 3),
                         round(statistics.median(s[3] for s in samples[name]), 3),
                         round(max(s[1] for s in samples[name]), 1), samples[name][-1][2], len(times)))
+    shutil.rmtree(project / COLD, ignore_errors=True)
     return rows
 
 
@@ -169,10 +208,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the median is reported (default: 3)")
     parser.add_argument("--cold-runs", type=int, default=None, help="runs of the cold build (default: --runs)")
     parser.add_argument("--jobs", type=int, default=None, help="passed to build.py --jobs (default: its default)")
+    parser.add_argument("--settle", type=float, default=SETTLE_SECONDS,
+                        help=f"seconds to wait after removing old outputs, before the cold builds (default: {SETTLE_SECONDS:g})")
     args = parser.parse_args()
     sizes = args.sizes + ([100_000] if args.huge else [])
     load_before = os.getloadavg()
-    rows = [row for count in sizes for row in bench_size(count, args.runs, args.jobs, args.cold_runs or args.runs)]
+    rows = [row for count in sizes for row in bench_size(count, args.runs, args.jobs, args.cold_runs or args.runs, args.settle)]
     print(table(rows))
     load_after = os.getloadavg()
     print(f"load average before/after: {load_before[0]:.1f} / {load_after[0]:.1f} on {os.cpu_count()} cores")
