@@ -45,6 +45,13 @@ class BuildOptions:
     jobs: int = field(default_factory=default_jobs)  # parse and render workers; output is the same for any number
     defer_search: bool = False  # keep the previous search index; the caller refreshes it (the preview, after reloading)
     keep_warm: bool = False  # return what fast render needs (the preview): BuildResult.warm
+    exiting: bool = False  # the process ends right after the build (cli.entry_point): see _LEFT_FOR_EXIT
+
+
+# What builds with BuildOptions.exiting leave alive: their process ends at once (os._exit), so the
+# site model, the plan and the caches, a million objects at 10,000 articles, need not be freed one
+# by one first (0.05 s of a one-article edit there, 0.1 s of a cold build).
+_LEFT_FOR_EXIT: list[object] = []
 
 
 @dataclass
@@ -144,6 +151,8 @@ def build(options: BuildOptions) -> BuildResult:
         unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output,
                                                       writer.paths if writer else (), cache.outputs,
                                                       writer.changed if writer else (), None if same_inputs else last))
+    if options.exiting:
+        _LEFT_FOR_EXIT.append((listing, loaded, site, pages, renderer, writer, cache))
     result.rendered = stats.rendered if stats else 0
     result.pages = len(pages)
     result.seconds = time.perf_counter() - started

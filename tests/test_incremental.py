@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from digest import cache as cache_module
+from digest import pipeline as pipeline_module
 from digest import content as content_module
 from digest import unchanged as unchanged_module
 from digest.pipeline import BuildOptions, BuildResult, build
@@ -285,6 +286,17 @@ def test_a_kept_file_changed_by_hand_costs_one_real_build_then_the_shortcut_work
 def test_objects_frozen_for_rendering_are_collectable_again_after_the_build(synthetic_project: Path):
     _build(synthetic_project, jobs=2)
     assert gc.get_freeze_count() == 0  # a long-running `serve` must not keep every old build alive
+
+
+def test_only_a_build_whose_process_ends_next_leaves_its_model_alive(synthetic_project: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    left: list[object] = []
+    monkeypatch.setattr(pipeline_module, "_LEFT_FOR_EXIT", left)
+    _build(synthetic_project)
+    assert left == []  # `serve` builds again and again: no build may keep the last one's model
+    _retitle(next((synthetic_project / "content").rglob("*.md")), "Left for the exit")
+    _build(synthetic_project, exiting=True)
+    assert len(left) == 1
 
 
 def _cache_files(synthetic_project: Path) -> dict[str, int]:
