@@ -100,7 +100,7 @@ def build(options: BuildOptions) -> BuildResult:
     loaded = load_articles(listing, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
                            parse=cache.parser(config.tz, options.jobs))
     config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
-    site = build_site(loaded.articles, config, previous=cache.memos)
+    site = build_site(loaded.articles, config, previous=cache.memos, parallel=options.jobs > 1)
     cache.memos = site.memos
     result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,
                          parsed=len(cache.reparsed))

@@ -25,8 +25,14 @@ from .content import Problem, collector_paused
 from .model import Article, Image, Provider
 from .ranking import is_listed, story_score
 from .tokens import title_tokens
+from .workers import Forked
 
 SLUG_MAX = 80
+# Matching related stories with no previous build's answers to reuse (a first build) is half of a
+# cold build's site model at 10,000 articles, and needs none of what follows it: given a second
+# core, a forked child does it while this process clusters the stories and groups the pages.
+# Below this many articles the fork and the answers' way back cost more than they save.
+PARALLEL_RELATED_MIN = 2000
 _RESERVED = {"con", "prn", "aux", "nul", "index", "page", "feed", "static", "topics", "providers"}
 _RESERVED |= {f"{d}{n}" for d in ("com", "lpt") for n in range(1, 10)}
 _SLUG_WORD = re.compile(r"[a-z0-9]+")
@@ -392,6 +398,34 @@ def _cards(posts: Sequence[Post], story_clusters: dict[str, tuple[Post, ...]]) -
         yield Card(members[0], tuple(members[1:]))
 
 
+def _indexes(listed: tuple[Post, ...], topic_refs: dict[tuple[str, ...], tuple[TopicRef, ...]],
+             provider_refs: dict[str, ProviderRef], story_clusters: dict[str, tuple[Post, ...]],
+             config: Config) -> tuple[list[Topic], list[ProviderPage]]:
+    """The topic pages (in the configured order, then by size) and the provider pages (by slug).
+
+    Every topic and provider of a post keeps its page, even when all its posts are hidden: badges
+    link there. Listed posts are grouped by the refs' slugs (unique), whose hash Python keeps,
+    rather than by the refs, whose dataclass hash is a Python call.
+    """
+    topic_of = {ref.slug: ref for refs in topic_refs.values() for ref in refs}
+    by_topic: dict[str, list[Post]] = {slug: [] for slug in topic_of}
+    by_provider: dict[str, list[Post]] = {ref.slug: [] for ref in provider_refs.values()}
+    for post in listed:
+        for ref in post.topics:
+            by_topic[ref.slug].append(post)
+        by_provider[post.provider.slug].append(post)
+    order = {topic_key(name): i for i, name in enumerate(config.topics)}
+    topics = sorted(
+        (Topic(topic_of[slug], tuple(items), tuple(_cards(items, story_clusters))) for slug, items in by_topic.items()),
+        key=lambda t: (order.get(topic_key(t.ref.name), len(order)), -len(t.posts), t.ref.slug),
+    )
+    providers = sorted(
+        (ProviderPage(ref, tuple(by_provider[ref.slug])) for ref in provider_refs.values()),
+        key=lambda p: p.ref.slug,
+    )
+    return topics, providers
+
+
 def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
     """Top-stories score per web_url, ages measured from the newest post (``posts`` is newest first)."""
     if not posts:
@@ -401,8 +435,8 @@ def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
 
 
 @collector_paused()
-def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = Memos()) -> Site:
-    """Assemble the site model from the loaded articles.
+def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = Memos(), parallel: bool = False) -> Site:
+    """Assemble the site model from the loaded articles; ``parallel``: a second core is free for it.
 
     ``previous`` is the last build's ``Site.memos``: related-story matching and story clustering
     then reuse what no change can have affected (see ``similar.nearest_all`` and
@@ -425,33 +459,21 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = 
     topic_slugs = {names: frozenset(ref.slug for ref in refs) for names, refs in topic_refs.items()}  # like topic_refs
     entries = {p.article.web_url: _similar_entry(p, titles[p.article.title][1], topic_slugs[p.article.topics])
                for p in posts}
-    story_clusters, clusters_memo = _story_clusters(listed, entries, scores, config, previous.clusters)
-    # Every topic and provider of a post keeps its page, even when all its posts are hidden: badges
-    # link there. Listed posts are grouped by the refs' slugs (unique), whose hash Python keeps,
-    # rather than by the refs, whose dataclass hash is a Python call.
-    topic_of = {ref.slug: ref for refs in topic_refs.values() for ref in refs}
-    by_topic: dict[str, list[Post]] = {slug: [] for slug in topic_of}
-    by_provider: dict[str, list[Post]] = {ref.slug: [] for ref in provider_refs.values()}
-    for post in listed:
-        for ref in post.topics:
-            by_topic[ref.slug].append(post)
-        by_provider[post.provider.slug].append(post)
-    order = {topic_key(name): i for i, name in enumerate(config.topics)}
-    topics = sorted(
-        (Topic(topic_of[slug], tuple(items), tuple(_cards(items, story_clusters))) for slug, items in by_topic.items()),
-        key=lambda t: (order.get(topic_key(t.ref.name), len(order)), -len(t.posts), t.ref.slug),
-    )
-    providers = sorted(
-        (ProviderPage(ref, tuple(by_provider[ref.slug])) for ref in provider_refs.values()),
-        key=lambda p: p.ref.slug,
-    )
     post_links = {post.article.web_url: PostLink(post) for post in posts}
     badge = functools.partial(_story_provider, refs=provider_refs, overrides=overrides)
     limit = config.related_count
     own = {post.article.web_url: _own_links(post, post_links, limit, badge) for post in posts}
-    nearest, related_memo = similar.nearest_all(
-        entries, [p.article.web_url for p in listed],
-        {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous.related)
+    match = functools.partial(similar.nearest_all, entries, [p.article.web_url for p in listed],
+                              {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous.related)
+    matching = Forked(match) if parallel and previous.related is None and len(posts) >= PARALLEL_RELATED_MIN else None
+    try:
+        story_clusters, clusters_memo = _story_clusters(listed, entries, scores, config, previous.clusters)
+        topics, providers = _indexes(listed, topic_refs, provider_refs, story_clusters, config)
+    except BaseException:
+        if matching is not None:
+            matching.cancel()
+        raise
+    nearest, related_memo = matching.result() if matching is not None else match()
     related = {url: links + tuple([post_links[key] for key in nearest[url]]) for url, (links, _) in own.items()}
     # By score alone: the sort is stable and ``listed`` is newest first, so ties stay newest first
     # without a second key (a fifth of the time)

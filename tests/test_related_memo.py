@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest import cache as cache_module
+from digest import site as site_module
 from digest.cache import BuildCache
 from digest.config import Config
 from digest.model import Article, Provider, Story
@@ -20,6 +21,7 @@ from digest.similar import Entry, Memo, SimilarityIndex, nearest_all
 from digest.pipeline import BuildOptions, build
 from digest.site import Memos, build_site
 from tests.conftest import SYNTHETIC_COUNT
+from digest.workers import Forked
 from tests.helpers import tree_bytes
 from tests.test_site import T0, art
 
@@ -224,3 +226,26 @@ def test_an_edited_corpus_gets_the_site_model_of_a_full_build(found, data):
     assert incremental.top == full.top
     assert incremental.topics == full.topics
     assert incremental.memos == full.memos
+
+
+def test_a_first_build_with_a_core_to_spare_matches_in_a_child_and_gets_the_same_site(monkeypatch: pytest.MonkeyPatch):
+    """With no previous answers and ``parallel``, build_site matches related stories in a forked child."""
+    forked = []
+
+    class Counted(Forked):
+        def __init__(self, function) -> None:
+            forked.append(function)
+            super().__init__(function)
+
+    monkeypatch.setattr(site_module, "Forked", Counted)
+    monkeypatch.setattr(site_module, "PARALLEL_RELATED_MIN", 10)
+    found = tuple(art(n, title=" ".join(WORDS[(n + k) % len(WORDS)] for k in range(3)), topics=(TOPICS[n % 3],),
+                      published=T0 - timedelta(hours=n)) for n in range(30))
+    config = Config(related_count=3)
+    alone = build_site(found, config)
+    assert any(alone.related.values())
+    both = build_site(found, config, parallel=True)
+    assert len(forked) == 1
+    assert (both.related, both.memos, both.topics, both.top) == (alone.related, alone.memos, alone.topics, alone.top)
+    build_site(found, config, previous=alone.memos, parallel=True)
+    assert len(forked) == 1  # with the last build's answers to reuse, matching is cheap: no fork
