@@ -12,8 +12,8 @@ output, as a Hugo site gets its search. Last, the live preview's editing loop is
 (``benchmarks/preview.py``).
 
 Cold builds start from a file system with no mass deletion behind them, as one in CI does after
-a fresh clone: each cold run, ours and Hugo's, writes into folders of its own, nothing is
-deleted until the size's last scenario, and before the first cold run the bench flushes the
+a fresh clone: each cold run, ours and Hugo's, writes into folders of its own, removed only
+after the size's last scenario, and before the first cold run the bench flushes the
 file system and waits ``--settle`` seconds. Without that, the figures measure the previous run's
 ``rm -rf`` more than the build: ext4 without a journal (this project's benchmark machine) does
 not reuse a deleted inode for 60 s after its inode table is written back, 300 s before, and
