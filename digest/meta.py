@@ -93,13 +93,13 @@ def article_sharing(post: Post, config: Config, locate: Locate, feeds: tuple[Fee
     return Sharing("article", article.image, article.published, post.topics[0].name if post.topics else None, feeds, graph)
 
 
-def collection_sharing(owner: TopicRef | ProviderRef | PeriodRef, name: str, posts: Sequence[Post], first_position: int, page: int,
+def collection_sharing(owner: TopicRef | ProviderRef | PeriodRef, name: str, posts: Sequence[Post], page: int,
                        config: Config, locate: Locate, feeds: tuple[FeedLink, ...]) -> Sharing:
-    """A topic, provider or day page: a CollectionPage whose ItemList holds the stories it shows,
-    numbered across pages (``first_position`` is the rank of its first story), and its breadcrumbs."""
+    """Page ``page`` of a topic, provider or day list: a CollectionPage whose ItemList holds the
+    stories it shows, numbered across the list's pages of ``config.page_size``, and its breadcrumbs."""
     url = _text(locate(owner, page))
     items = _array(f'{{"@type": "ListItem", "position": {position:d}, "url": {_text(locate(post))}}}'
-                   for position, post in enumerate(posts, start=first_position))
+                   for position, post in enumerate(posts, start=(page - 1) * config.page_size + 1))
     collection = (
         f'{{"@type": "CollectionPage", "@id": {url}, "url": {url}, "name": {_text(name)}, '
         f'"inLanguage": {_text(config.language)}, "mainEntity": {{"@type": "ItemList", "itemListElement": {items}}}}}'

@@ -305,8 +305,8 @@ def _topic_context(common: Common, topic: TopicRef, story_count: int, cards: tup
     config = common.config
     feeds = (FeedLink(topic_feed_url(topic), "application/atom+xml", f"{topic.name} · {config.title} (Atom)"),
              *_site_feeds(config))
-    sharing = collection_sharing(topic, topic.name, tuple(card.lead for card in cards), _first(config, number), number,
-                                 config, _locator(config), feeds)
+    sharing = collection_sharing(topic, topic.name, tuple(card.lead for card in cards), number, config,
+                                 _locator(config), feeds)
     return {**_frame(common, topic.name + _suffix(number), f"The latest {topic.name} stories from {config.title}.", sharing,
                      topic),
             "topic": topic, "story_count": story_count, "cards": cards, "pagination": _pagination(topic, number, total)}
@@ -315,8 +315,8 @@ def _topic_context(common: Common, topic: TopicRef, story_count: int, cards: tup
 def _provider_context(common: Common, provider: ProviderRef, story_count: int, counts: tuple[tuple[TopicRef, int], ...],
                       posts: tuple[Post, ...], number: int, total: int) -> dict[str, Any]:
     config = common.config
-    sharing = collection_sharing(provider, provider.name, posts, _first(config, number), number, config,
-                                 _locator(config), _site_feeds(config))
+    sharing = collection_sharing(provider, provider.name, posts, number, config, _locator(config),
+                                 _site_feeds(config))
     description = f"Stories from {provider.name} ({provider.domain}) on {config.title}."
     return {**_frame(common, provider.name + _suffix(number), description, sharing),
             "provider": provider, "story_count": story_count, "topic_counts": counts, "posts": posts,
@@ -340,8 +340,7 @@ def _archive_context(common: Common, period: PeriodRef, story_count: int, childr
 def _day_context(common: Common, day: PeriodRef, story_count: int, newer: PeriodRef | None, older: PeriodRef | None,
                  trail: tuple[PeriodRef, ...], posts: tuple[Post, ...], number: int, total: int) -> dict[str, Any]:
     config = common.config
-    sharing = collection_sharing(day, day.label, posts, _first(config, number), number, config, _locator(config),
-                                 _site_feeds(config))
+    sharing = collection_sharing(day, day.label, posts, number, config, _locator(config), _site_feeds(config))
     description = f"The {story_count} {'story' if story_count == 1 else 'stories'} of {day.label}."
     return {**_frame(common, day.label + _suffix(number), description, sharing),
             "period": day, "story_count": story_count, "posts": posts, "pagination": _pagination(day, number, total),
@@ -362,8 +361,3 @@ def _not_found_context(common: Common, latest: tuple[Post, ...]) -> dict[str, An
 def _suffix(number: int) -> str:
     """What a list page's title adds after its first page."""
     return f" (page {number})" if number > 1 else ""
-
-
-def _first(config: Config, number: int) -> int:
-    """The rank, across a list's pages, of the first story on its page ``number``."""
-    return (number - 1) * config.page_size + 1

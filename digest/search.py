@@ -287,7 +287,11 @@ def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs
 def _stage(writer: SiteWriter, shard: Shard, bundle: list[tuple[str, bytes]]) -> list[tuple[str, bool]]:
     """Write a shard's bundle files into the staging folder (:meth:`SiteWriter.stage`): their output
     paths, each with whether it was written."""
-    return [(path, writer.stage(path, data)) for path, data in ((f"{shard.folder}/{rel}", data) for rel, data in bundle)]
+    staged = []
+    for rel, data in bundle:
+        path = f"{shard.folder}/{rel}"
+        staged.append((path, writer.stage(path, data)))
+    return staged
 
 
 class EarlyIndex:
