@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from .site import Post, Site
+from .site import Post, Site, Stories
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -78,7 +78,7 @@ class Archive:
         return ()
 
 
-def build_archive(site: Site) -> Archive:
+def build_archive(site: Site | Stories) -> Archive:
     """A period for every local day, month and year with a post; each lists that period's listed
     posts, newest first (``site.listed`` is newest first)."""
     by_day: dict[date, list[Post]] = {post.day: [] for post in site.posts}

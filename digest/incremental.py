@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Sequence
 from contextlib import closing
 from itertools import chain
 from dataclasses import dataclass
@@ -42,24 +42,52 @@ class RenderStats:
     fingerprints: dict[str, bytes]  # by output path, for BuildCache.record once the output is in place
     kept: frozenset[str]  # output paths of the pages carried over: their files and cache entries stand
 
+    def __add__(self, other: RenderStats) -> RenderStats:
+        """The stats of both calls of :func:`render_pages` (over pages apart) of one build."""
+        return RenderStats(self.rendered + other.rendered, self.reused + other.reused,
+                           self.fingerprints | other.fingerprints, self.kept | other.kept)
+
+
+class PageFingerprints:
+    """Each page's fingerprint (see :func:`fingerprint_page`), for one build: what all its pages share
+    (the articles' digests, the renderer's inputs, each template's digest) is worked out once, however
+    many times it calls :func:`render_pages`."""
+
+    def __init__(self, renderer: Renderer, cache: BuildCache) -> None:
+        # Objects made for one page (its cards, its sidebar's links to stories we do not have, the
+        # period refs of an archive page), small values (dates, images) and links that only name a
+        # post are hashed within the value that holds them: a digest of their own, kept for other
+        # pages, would only cost a nested pickling each. Shared objects (posts, topic refs, the
+        # navigation every page shows) stand in by their digest, worked out once per build.
+        self._fingerprint = Fingerprinter(inline=(Card, PostLink, StoryLink, PeriodRef, date, datetime, Image))
+        cache.seed(self._fingerprint)
+        self._inputs = self._fingerprint(*renderer.inputs())
+        self._renderer = renderer
+        self._templates: dict[str, bytes] = {}
+
+    def __call__(self, page: Page) -> bytes:
+        template = self._templates.get(page.template)
+        if template is None:
+            template = self._templates[page.template] = self._renderer.template_digest(page.template)
+        return fingerprint_page(self._fingerprint, self._inputs, template, page)
+
 
 def render_pages(
     pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
-    first: Collection[int] = (), on_first: Callable[[], None] | None = None,
+    fingerprints: PageFingerprints | None = None,
 ) -> RenderStats:
     """Render what changed into ``writer`` (or everything, to check it, when there is no writer).
 
-    On an edit (the last build recorded most pages), the pages at positions ``first`` are done
-    before the others, and ``on_first`` is called in between: the search index of those pages can
-    then be brought up to date while the rest are fingerprinted. Otherwise every core is busy
-    rendering anyway, and ``on_first`` is not called.
+    A build may call this more than once, over pages apart (an edit renders the pages of its search
+    shard first: see the pipeline), with the same ``fingerprints``.
     """
     # The model and the plan outlive this stage unchanged: the cyclic garbage collector need not walk
     # their millions of objects again and again (a full pass costs a tenth of a second at 10,000
     # articles), and forked workers do not copy the memory it would touch.
     gc.freeze()
     try:
-        return _render_pages(pages, renderer, writer, cache, jobs, first, on_first)
+        return _render_pages(pages, renderer, writer, cache, jobs,
+                             fingerprints or (PageFingerprints(renderer, cache) if writer else None))
     finally:
         gc.unfreeze()  # collectable again, for the next build of a long-running `serve`
 
@@ -67,27 +95,13 @@ def render_pages(
 _KEPT, _WRITTEN, _UNCHANGED = 0, 1, 2  # what became of a page: carried over, or rendered to new or same bytes
 
 
-def _render_pages(
-    pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
-    first: Collection[int], on_first: Callable[[], None] | None,
-) -> RenderStats:
-    # Objects made for one page (its cards, its sidebar's links to stories we do not have, the
-    # period refs of an archive page), small values (dates, images) and links that only name a
-    # post are hashed within the value that holds them: a digest of their own, kept for other
-    # pages, would only cost a nested pickling each. Shared objects (posts, topic refs, the
-    # navigation every page shows) stand in by their digest, worked out once per build.
-    fingerprint = Fingerprinter(inline=(Card, PostLink, StoryLink, PeriodRef, date, datetime, Image))
-    cache.seed(fingerprint)
-    inputs = fingerprint(*renderer.inputs())
-    templates = {name: renderer.template_digest(name) for name in sorted({page.template for page in pages})}
+def _render_pages(pages: Sequence[Page], renderer: Renderer, writer: SiteWriter | None, cache: BuildCache, jobs: int,
+                  print_of: PageFingerprints | None) -> RenderStats:
     prints: list[bytes] = [b""] * len(pages)
     # Most pages will be carried over (an edit): hashing them here costs less than the workers
     # would, since each would hash most of the model again, and only the pages that changed are
     # then handed out.
     prefilter = writer is not None and _mostly_recorded(pages, cache)
-
-    def print_of(page: Page) -> bytes:
-        return fingerprint_page(fingerprint, inputs, templates[page.template], page)
 
     def build(index: int) -> tuple[bytes, int]:
         """One page's fingerprint, and whether it was carried over or rendered (and staged).
@@ -97,7 +111,7 @@ def _render_pages(
         to the parent, never the page's bytes.
         """
         page = pages[index]
-        if writer is None:  # `check`: nothing to compare with or to record
+        if writer is None or print_of is None:  # `check`: nothing to compare with or to record
             renderer.render(page)
             return b"", _UNCHANGED
         print_ = prints[index] or print_of(page)
@@ -107,39 +121,26 @@ def _render_pages(
 
     rendered = 0
     kept = set()
-
-    def run(indexes: Sequence[int]) -> None:
-        """Fingerprint, and render where changed, the pages at these positions."""
-        nonlocal rendered
-        todo: Sequence[int] = indexes
-        carried: list[int] = []  # pages found unchanged before any worker starts
-        if prefilter:
-            todo = []
-            for index in indexes:
-                page = pages[index]
-                prints[index] = print_ = print_of(page)
-                (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
-        # Few pages are done faster in-process than workers start; the output is the same either way.
-        parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
-        if parallel:
-            renderer.compile(templates)  # once here, not once per worker
-        results = fork_map(build, todo, jobs) if parallel else ((index, build(index)) for index in todo)
-        with closing(results):  # closed at once on an error, so no worker goes on writing
-            for index, (prints[index], outcome) in chain(((index, (prints[index], _KEPT)) for index in carried), results):
-                rendered += outcome != _KEPT
-                if writer and outcome == _KEPT:
-                    kept.add(pages[index].output_path)
-                    writer.keep(pages[index].output_path)
-                elif writer:
-                    writer.record(pages[index].output_path, outcome == _WRITTEN)
-
-    if prefilter and first and on_first is not None:
-        chosen = frozenset(first)
-        run(sorted(chosen))
-        on_first()
-        run([index for index in range(len(pages)) if index not in chosen])
-    else:
-        run(range(len(pages)))
+    todo: Sequence[int] = range(len(pages))
+    carried: list[int] = []  # pages found unchanged before any worker starts
+    if prefilter:
+        todo = []
+        for index, page in enumerate(pages):
+            prints[index] = print_ = print_of(page)
+            (carried if cache.current(page.output_path, print_, writer.output) else todo).append(index)
+    # Few pages are done faster in-process than workers start; the output is the same either way.
+    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN
+    if parallel:
+        renderer.compile({pages[index].template for index in todo})  # once here, not once per worker
+    results = fork_map(build, todo, jobs) if parallel else ((index, build(index)) for index in todo)
+    with closing(results):  # closed at once on an error, so no worker goes on writing
+        for index, (prints[index], outcome) in chain(((index, (prints[index], _KEPT)) for index in carried), results):
+            rendered += outcome != _KEPT
+            if writer and outcome == _KEPT:
+                kept.add(pages[index].output_path)
+                writer.keep(pages[index].output_path)
+            elif writer:
+                writer.record(pages[index].output_path, outcome == _WRITTEN)
     fingerprints = {page.output_path: print_ for page, print_ in zip(pages, prints)}
     return RenderStats(rendered=rendered, reused=len(pages) - rendered, fingerprints=fingerprints, kept=frozenset(kept))
 

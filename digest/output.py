@@ -109,6 +109,42 @@ def recover(output: Path) -> None:
         discard(leftover)
 
 
+class Stager:
+    """The file-system half of a :class:`SiteWriter`: puts files in its staging folder unless the
+    output already holds their bytes.
+
+    It keeps no record of what it staged, so forked render workers, threads (the search index's
+    files) and the build's helper process can each stage files (in parallel, and without sending
+    their bytes back); the writer then records each with :meth:`SiteWriter.record`, in any order.
+    """
+
+    def __init__(self, output: Path, staging: Path) -> None:
+        self.output, self.staging = output, staging
+        self._dirs: set[str] = set()  # staging folders known to exist
+
+    def stage(self, rel_path: str, data: bytes) -> bool:
+        """Write ``data`` into the staging folder unless the current output already holds these bytes; True if written."""
+        if _same_bytes(os.path.join(self.output, rel_path), data):
+            return False
+        target = os.path.join(self.staging, rel_path)
+        self.folder(os.path.dirname(target))
+        with open(target, "wb") as handle:
+            handle.write(data)
+        return True
+
+    def folder(self, folder: str) -> None:
+        """Make sure a folder of the staging tree exists; others may be making it at the same time."""
+        if folder in self._dirs:
+            return
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        self._dirs.add(folder)
+
+
 class SiteWriter:
     """Collects the changed files of the new site in a staging folder; :meth:`commit` puts them in place.
 
@@ -123,6 +159,7 @@ class SiteWriter:
         self.output = output
         self._paths = _Paths.of(output)
         self.staging = self._paths.staging
+        self.stager = Stager(output, self.staging)
         self.written = 0
         self.unchanged = 0
         self.paths: set[str] = set()  # every file of the new site
@@ -131,7 +168,6 @@ class SiteWriter:
         self._committed = False
         # the current output's files, as the last commit recorded them (None: walk it at commit time)
         self._recorded = None if walk else _recorded_files(self._paths)
-        self._dirs: set[str] = set()  # staging folders known to exist
 
     def add(self, rel_path: str, data: bytes) -> bool:
         """Stage one file; ``rel_path`` comes from the page plan, never from content. True if it changed."""
@@ -140,20 +176,8 @@ class SiteWriter:
         return written
 
     def stage(self, rel_path: str, data: bytes) -> bool:
-        """The file-system half of :meth:`add`: write ``data`` into the staging folder unless the
-        current output already holds these bytes; True if written.
-
-        It changes no bookkeeping, so a forked render worker can call it and write its pages itself
-        (in parallel, and without sending their bytes back), and so can a thread (the search index's
-        files); the parent then calls :meth:`record` with the answer, in any order.
-        """
-        if _same_bytes(os.path.join(self.output, rel_path), data):
-            return False
-        target = os.path.join(self.staging, rel_path)
-        self._folder(os.path.dirname(target))
-        with open(target, "wb") as handle:
-            handle.write(data)
-        return True
+        """The file-system half of :meth:`add` (see :class:`Stager`); True if written."""
+        return self.stager.stage(rel_path, data)
 
     def record(self, rel_path: str, written: bool) -> None:
         """Account for a file :meth:`stage` handled: a new file in staging, or an unchanged one to keep."""
@@ -222,8 +246,9 @@ class SiteWriter:
         return WriteStats(self.written, self.unchanged, len(removed))
 
     def abort(self) -> None:
-        """Discard what was staged (the output is untouched until :meth:`commit` writes its journal)."""
-        if not self._paths.journal.exists():  # a commit interrupted while applying it: the next writer finishes it
+        """Discard what was staged (the output is untouched until :meth:`commit` writes its journal;
+        after a commit nothing is staged any more)."""
+        if not self._committed and not self._paths.journal.exists():  # a commit interrupted while applying it: the next writer finishes it
             discard(self.staging)
 
     def _commit_in_place(self, removed: list[str]) -> None:
@@ -235,7 +260,7 @@ class SiteWriter:
 
     def _swap(self) -> None:
         """Hard-link the unchanged files into staging and rename it in place of the output."""
-        self._folder(str(self.staging))  # a render worker may have made it already (see stage())
+        self.stager.folder(str(self.staging))  # a render worker may have made it already (see stage())
         for rel_path in self._kept:
             os.link(self.output / rel_path, self._target(rel_path))
         self._paths.record.unlink(missing_ok=True)  # describes the old tree until the new one is recorded
@@ -247,20 +272,8 @@ class SiteWriter:
 
     def _target(self, rel_path: str) -> Path:
         target = self.staging / rel_path
-        self._folder(str(target.parent))
+        self.stager.folder(str(target.parent))
         return target
-
-    def _folder(self, folder: str) -> None:
-        """Make sure a folder of the staging tree exists; render workers may be making it at the same time."""
-        if folder in self._dirs:
-            return
-        try:
-            os.mkdir(folder)
-        except FileExistsError:
-            pass
-        except FileNotFoundError:
-            os.makedirs(folder, exist_ok=True)
-        self._dirs.add(folder)
 
 
 def _roll_forward(paths: _Paths) -> None:

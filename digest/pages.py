@@ -16,7 +16,7 @@ from .config import Config
 from .content import collector_paused
 from .search import Shard, plan_shards
 from .meta import FeedLink, Locate, Sharing, article_sharing, collection_sharing, home_sharing
-from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Topic, TopicRef
+from .site import Card, Post, ProviderPage, ProviderRef, RelatedLink, Site, Stories, Topic, TopicRef
 
 
 Recipe = Callable[..., dict[str, Any]]  # a page's context from its inputs: recipe(*inputs)
@@ -156,9 +156,35 @@ class Common:
     archive: str | None
 
 
+@dataclass(frozen=True)
+class ArticlePlan:
+    """The article pages of a plan (see :func:`plan_articles`), and what the other pages take from their making."""
+
+    common: Common
+    archive: Archive
+    pages: tuple[Page, ...]  # one per post, in the posts' order
+    shards: tuple[Shard, ...]  # of the search index (none without search)
+
+
 @collector_paused()  # like build_site: every object made here lives on
-def plan_pages(site: Site) -> list[Page]:
-    """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404).
+def plan_articles(stories: Stories | Site) -> ArticlePlan:
+    """The article pages: one per post, with its related stories; all they need is the first half of
+    the site model (see ``site.Stories``), so an edit build renders them while the lists are made."""
+    config = stories.config
+    archive = build_archive(stories)
+    common = Common(config, stories.topic_order, url_for(archive.years[0]) if archive.years else None)
+    related = stories.related
+    pages = tuple(Page(url_for(post), "article.html", _article_context, (common, post, related[post.article.web_url]),
+                       updated=post.article.published) for post in stories.posts)
+    shards = plan_shards([(post.article.web_url, page) for post, page in zip(stories.posts, pages)
+                          if _searchable(post, config)]) if config.search else ()
+    return ArticlePlan(common, archive, pages, shards)
+
+
+@collector_paused()
+def plan_pages(site: Site, articles: ArticlePlan | None = None) -> list[Page]:
+    """Every page of the site, in a fixed order (home, articles, topics, providers, archives, 404);
+    ``articles``: the article pages, when :func:`plan_articles` made them already.
 
     A page's inputs are all its fingerprint sees (see incremental.py), so they hold what the page
     shows: a list page gets its topic, provider or period as a reference and its number of stories,
@@ -167,15 +193,13 @@ def plan_pages(site: Site) -> list[Page]:
     to its recipe, which runs only when the page is rendered.
     """
     config = site.config
-    archive = build_archive(site)
-    common = Common(config, tuple(topic.ref for topic in site.topics), url_for(archive.years[0]) if archive.years else None)
+    if articles is None:
+        articles = plan_articles(site)
+    common = articles.common
     newest = site.posts[0].published if site.posts else None
     sections = tuple((topic.ref, len(topic.posts), topic.cards[: config.home_topic_cards]) for topic in site.topics if topic.cards)
     pages = [Page("/", "home.html", _home_context, (common, site.top, sections), updated=newest)]
-    related = site.related
-    articles = [Page(url_for(post), "article.html", _article_context, (common, post, related[post.article.web_url]),
-                     updated=post.article.published) for post in site.posts]
-    pages += articles
+    pages += articles.pages
     for topic in site.topics:
         count = len(topic.posts)
         for url, number, total, cards in _paginate(topic.ref, topic.cards, config.page_size):
@@ -188,11 +212,9 @@ def plan_pages(site: Site) -> list[Page]:
                               (common, provider.ref, count, counts, posts, number, total), posts[0].published if posts else None))
     providers = tuple((p.ref, len(p.posts)) for p in sorted(site.providers, key=lambda p: (p.ref.name.casefold(), p.ref.slug)))
     pages.append(Page(url_for("providers"), "providers.html", _providers_context, (common, providers), newest))
-    pages += _archive_pages(archive, common)
+    pages += _archive_pages(articles.archive, common)
     if config.search:
-        shards = plan_shards([(post.article.web_url, page) for post, page in zip(site.posts, articles)
-                              if _searchable(post, config)])
-        pages.append(Page(url_for("search"), "search.html", _search_context, (common, shards), newest))
+        pages.append(Page(url_for("search"), "search.html", _search_context, (common, articles.shards), newest))
     pages.append(Page("/404.html", "404.html", _not_found_context, (common, site.listed[: config.home_topic_cards]), indexed=False))
     return pages
 

@@ -13,20 +13,21 @@ from pathlib import Path
 from . import badges
 from .assets import load_assets
 from .config import Config, load_config
-from .cache import BuildCache
+from .cache import BuildCache, check_outputs
 from .content import Listing, Problem, list_articles, load_articles
 from .fastrender import Warm
 from .feeds import feed_files
 from .output import SiteWriter, WriteStats, check_output_dir, recover
-from .incremental import default_jobs, render_pages
-from .pages import plan_pages, search_shards
+from .incremental import PageFingerprints, RenderStats, default_jobs, render_pages
+from .pages import plan_articles, plan_pages, search_shards
 from .pictures import load_catalog
 from .render import Renderer
-from .search import (SEARCH_BUNDLE, EarlyIndex, SearchUpdate, deferred_update, find_pagefind, resolve, shards_of,
-                     update_index)
-from .site import build_site
+from .search import (EARLY_WORK, SEARCH_BUNDLE, EarlyIndex, SearchUpdate, deferred_update, find_pagefind, resolve,
+                     shards_of, update_index)
+from .site import arrange, place_stories
 from .theme import DEFAULT_STATIC, DEFAULT_TEMPLATES, layers
 from . import unchanged
+from .workers import Helper
 
 
 @dataclass(frozen=True)
@@ -96,37 +97,51 @@ def build(options: BuildOptions) -> BuildResult:
         return BuildResult(problems=last.problems, pages=last.pages, config=config, unchanged=True,
                            stats=WriteStats(0, len(last.files), 0), seconds=time.perf_counter() - started)
     unchanged.save(record, None)  # from here on the output may change: the old record no longer vouches for it
-    cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
-    loaded = load_articles(listing, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
-                           parse=cache.parser(config.tz, options.jobs))
-    config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
-    site = build_site(loaded.articles, config, previous=cache.memos, parallel=options.jobs > 1)
-    cache.memos = site.memos
-    result = BuildResult(problems=loaded.problems + site.warnings + tuple(search_warnings), config=config,
-                         parsed=len(cache.reparsed))
-    pages = plan_pages(site)
-    badge_css = badges.stylesheet(config.providers)
-    assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
-    renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache,
-                        cache_dir=options.cache_dir)
-    skip_writing = not options.write or (options.strict and result.errors)
-    # With the inputs of the last build, the output is not what it left (or it would have stopped
-    # above): the writer sees what is there rather than trusting its record.
-    writer = None if skip_writing else SiteWriter(options.output, walk=same_inputs)
-    shards = search_shards(pages)
-    # With a core to spare, the search shards of the articles parsed again are indexed while the
-    # other pages are fingerprinted (the preview re-indexes after reloading instead).
-    early = None
-    if pagefind and writer and not options.defer_search and options.jobs > 1:
-        edited = (article.web_url for article in loaded.articles if article.source in cache.reparsed)
-        early = EarlyIndex(pagefind, writer, shards_of(shards, edited))
+    helper, stories, writer = _helper(options), None, None
     try:
+        checked = helper.call(check_outputs, options.cache_dir, options.content, options.output,
+                              config.timezone) if helper and options.cache_dir else None
+        cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
+        loaded = load_articles(listing, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
+                               parse=cache.parser(config.tz, options.jobs))
+        config, pagefind, search_warnings = resolve(config, loaded.articles, options.config)
+        stories = place_stories(loaded.articles, config, previous=cache.memos, parallel=options.jobs > 1)
+        result = BuildResult(problems=loaded.problems + stories.warnings + tuple(search_warnings), config=config,
+                             parsed=len(cache.reparsed))
+        badge_css = badges.stylesheet(config.providers)
+        assets = load_assets(*static_folders, generated={badges.STYLESHEET: badge_css} if badge_css else None)
+        renderer = Renderer(options.templates, config, assets, load_catalog(options.image_cache), options.image_cache,
+                            cache_dir=options.cache_dir)
+        skip_writing = not options.write or (options.strict and result.errors)
+        # With the inputs of the last build, the output is not what it left (or it would have stopped
+        # above): the writer sees what is there rather than trusting its record.
+        writer = None if skip_writing else SiteWriter(options.output, walk=same_inputs)
+        if checked:
+            cache.trust(checked.result())
+        fingerprints = PageFingerprints(renderer, cache) if writer else None
+        articles, early, first = None, None, RenderStats(0, 0, {}, frozenset())
+        if pagefind and writer and helper and cache.outputs and not options.defer_search:
+            # An edit, with a core to spare: the article pages of the search shards of the articles
+            # parsed again are rendered first, and the helper indexes those shards while this process
+            # makes the lists and fingerprints the other pages (the preview re-indexes after reloading).
+            articles = plan_articles(stories)
+            edited = (article.web_url for article in loaded.articles if article.source in cache.reparsed)
+            early = EarlyIndex(pagefind, writer, shards_of(articles.shards, edited), helper)
+            first = render_pages(early.pages(articles.pages), renderer, writer, cache, options.jobs, fingerprints)
+            early.start()
+        site = arrange(stories, previous=cache.memos)
+        cache.memos = site.memos
+        pages = plan_pages(site, articles)
+        shards = search_shards(pages)
         # Rendering without a writer checks the templates (`check`); `--strict` with errors renders nothing.
-        stats = render_pages(pages, renderer, writer, cache, options.jobs, early.first(pages) if early else (),
-                             early.start if early else None) if writer or not options.write else None
+        stats = None
+        if writer or not options.write:
+            rest = [page for page in pages if page.output_path not in first.fingerprints]
+            stats = first + render_pages(rest, renderer, writer, cache, options.jobs, fingerprints)
         for path, data in feed_files(site, pages) + list(assets.files):
             if writer:
                 writer.add(path, data)
+        cache.save_sources()  # while the search index of an edit is still being made
         if writer:
             for rel_path, source in renderer.pictures.files(site):
                 writer.add_file(rel_path, source)
@@ -137,26 +152,42 @@ def build(options: BuildOptions) -> BuildResult:
                     update_index(pagefind, writer, shards, options.jobs, early)
             result.stats = writer.commit()
             cache.record(options.output, stats.fingerprints if stats else {}, stats.kept if stats else ())
+        cache.save()
+        if options.keep_warm and result.stats is not None:
+            result.warm = Warm.of(config, renderer, pages)
+        if inputs and result.stats is not None and result.stale_search is None:
+            # The last record vouches for the files this build kept, unless the output was found changed by hand.
+            unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output,
+                                                          writer.paths if writer else (), cache.outputs,
+                                                          writer.changed if writer else (), None if same_inputs else last))
+        if options.exiting:
+            _LEFT_FOR_EXIT.append((listing, loaded, stories, site, articles, pages, renderer, writer, cache, fingerprints,
+                                   stats))
+        result.rendered = stats.rendered if stats else 0
+        result.pages = len(pages)
+        result.seconds = time.perf_counter() - started
     except BaseException:
-        if early:
-            early.cancel()
+        if stories:
+            stories.cancel()  # the related-story matching of a first build, if it still runs apart
+        if helper:
+            helper.stop()  # Pagefind must not go on reading a staging folder being removed
         if writer:
             writer.abort()
         raise
-    cache.save()
-    if options.keep_warm and result.stats is not None:
-        result.warm = Warm.of(config, renderer, pages)
-    if inputs and result.stats is not None and result.stale_search is None:
-        # The last record vouches for the files this build kept, unless the output was found changed by hand.
-        unchanged.save(record, unchanged.LastBuild.of(inputs, result.problems, len(pages), options.output,
-                                                      writer.paths if writer else (), cache.outputs,
-                                                      writer.changed if writer else (), None if same_inputs else last))
-    if options.exiting:
-        _LEFT_FOR_EXIT.append((listing, loaded, site, pages, renderer, writer, cache))
-    result.rendered = stats.rendered if stats else 0
-    result.pages = len(pages)
-    result.seconds = time.perf_counter() - started
+    finally:
+        if helper:
+            helper.stop()
     return result
+
+def _helper(options: BuildOptions) -> Helper | None:
+    """A process for the work a build can hand to its second core (see :class:`~digest.workers.Helper`),
+    forked while this one is still small: checking the output files the last build left (see
+    :func:`~digest.cache.check_outputs`) and indexing the search shards an edit changed (see
+    :class:`~digest.search.EarlyIndex`). None with one job, or when there is no output of the last
+    build to check, so neither is likely to be needed (a first build renders every page anyway)."""
+    if options.jobs <= 1 or not options.write or not options.cache_dir or not options.output.is_dir():
+        return None
+    return Helper((check_outputs, *EARLY_WORK))
 
 
 def _source_key(options: BuildOptions, config: Config, listing: Listing) -> unchanged.Inputs:

@@ -44,10 +44,10 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config
 from .content import Problem
 from .model import Article
-from .workers import Forked
+from .workers import Answer, Helper
 
 if TYPE_CHECKING:
-    from .output import SiteWriter
+    from .output import SiteWriter, Stager
     from .pages import Page
 
 INSTALL_HINT = "pip install 'pagefind[bin]'"
@@ -263,86 +263,99 @@ def update_index(binary: Path, writer: SiteWriter, shards: Sequence[Shard], jobs
     """Write the search index of a build: shards that are still right are kept as they are, the
     others are indexed again, ``jobs`` Pagefind processes at a time, each over its shard's pages alone.
     The shards ``early`` started on already (when it did) are its to index."""
-    started = early.stale if early is not None and early.stale is not None else None
-    checked = [shard for shard in shards if started is None or shard.name not in early.names]
-    version = early.version if early is not None and early.version else pagefind_version(binary)
+    started = early if early is not None and early.started else None
+    checked = [shard for shard in shards if started is None or shard.name not in started.names]
+    version = started.version() if started is not None else pagefind_version(binary)
     stale = stale_shards(checked, writer.output, writer.changed, writer.source, version)
-    stale |= started or frozenset()
-    for shard in shards:
-        if shard.name not in stale:
-            writer.keep_folder(shard.folder)
     todo = [shard for shard in checked if shard.name in stale]
     # Each shard's files are written by the thread that indexed it, as soon as Pagefind is done with
     # it: on a first build that is 10,000 small files at 10,000 articles, written while the other
     # shards are indexed rather than after them all. The bookkeeping stays in this thread.
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        staged = list(pool.map(lambda shard: _stage(writer, shard, index_shard(binary, shard, writer.source)), todo))
+        staged = list(pool.map(lambda shard: _stage(writer.stager, shard, index_shard(binary, shard, writer.source)), todo))
     if started is not None:
-        staged += [_stage(writer, shard, bundle) for shard, bundle in early.bundles()]
+        early_stale, early_staged = started.result()
+        stale |= early_stale
+        staged += early_staged
+    for shard in shards:
+        if shard.name not in stale:
+            writer.keep_folder(shard.folder)
     for files in staged:
         for path, written in files:
             writer.record(path, written)
 
 
-def _stage(writer: SiteWriter, shard: Shard, bundle: list[tuple[str, bytes]]) -> list[tuple[str, bool]]:
-    """Write a shard's bundle files into the staging folder (:meth:`SiteWriter.stage`): their output
-    paths, each with whether it was written."""
+def _stage(stager: Stager, shard: Shard, bundle: list[tuple[str, bytes]]) -> list[tuple[str, bool]]:
+    """Write a shard's bundle files into the staging folder: their output paths, each with whether it was written."""
     staged = []
     for rel, data in bundle:
         path = f"{shard.folder}/{rel}"
-        staged.append((path, writer.stage(path, data)))
+        staged.append((path, stager.stage(path, data)))
     return staged
 
 
 class EarlyIndex:
     """The shards an edit most likely made stale (those of the articles whose files were parsed
-    again), indexed in the background while the build goes on.
+    again), indexed by the build's helper process while the build goes on.
 
-    The build renders their pages first (``render_pages``' ``first``), then calls :meth:`start`,
-    which checks which of these shards really are stale and starts indexing those in a forked
-    child (a thread feeding Pagefind would wait on the build for the interpreter lock at every
-    page), niced so that Pagefind's threads leave the build its core; the build meanwhile
-    fingerprints the other pages, and :func:`update_index` collects the bundles. The bytes are
-    those a later start would give: a shard's bundle depends on its pages alone, and they are
-    final once rendered.
+    The build renders their pages first (:meth:`pages`), then calls :meth:`start`,
+    which hands them to the helper (``workers.Helper``, forked with :data:`EARLY_WORK`): it checks
+    which of them really are stale and indexes those, niced so that Pagefind's threads leave the
+    build its core (a thread feeding Pagefind would wait on the build for the interpreter lock at
+    every page); the build meanwhile fingerprints the other pages, and :func:`update_index`
+    collects the bundles. The bytes are those a later start would give: a shard's bundle depends on
+    its pages alone, and they are final once rendered.
     """
 
-    def __init__(self, binary: Path, writer: SiteWriter, shards: Sequence[Shard]) -> None:
-        self.binary, self.writer, self.shards = binary, writer, tuple(shards)
+    def __init__(self, binary: Path, writer: SiteWriter, shards: Sequence[Shard], helper: Helper) -> None:
+        self.binary, self.writer, self.shards, self.helper = binary, writer, tuple(shards), helper
         self.names = frozenset(shard.name for shard in self.shards)
-        self.stale: frozenset[str] | None = None  # once started: those of the shards that are stale
-        self.version = ""  # once started: Pagefind's version, which update_index needs too (a process to ask)
-        self._child: Forked[list[list[tuple[str, bytes]]]] | None = None
+        self._version: Answer[str] | None = None
+        self._indexed: Answer[tuple[frozenset[str], list[list[tuple[str, bool]]]]] | None = None
 
-    def first(self, pages: Sequence[Page]) -> frozenset[int]:
-        """Positions in ``pages`` of the pages of these shards: the pages to render first."""
+    def pages(self, pages: Sequence[Page]) -> list[Page]:
+        """Those of ``pages`` that these shards index: the pages to render first."""
         paths = {path for shard in self.shards for path in shard.pages}
-        return frozenset(index for index, page in enumerate(pages) if page.output_path in paths)
+        return [page for page in pages if page.output_path in paths]
+
+    @property
+    def started(self) -> bool:
+        return self._indexed is not None
 
     def start(self) -> None:
-        """Check the shards (their pages are rendered) and start indexing the stale ones."""
-        self.version = pagefind_version(self.binary)
-        self.stale = stale_shards(self.shards, self.writer.output, self.writer.changed, self.writer.source, self.version)
-        source = self.writer.source
+        """Hand the shards (their pages are rendered) to the helper."""
+        changed = self.writer.changed
+        moved = {path: str(self.writer.source(path)) for shard in self.shards for path in shard.pages if path in changed}
+        self._version = self.helper.call(pagefind_version, self.binary)
+        self._indexed = self.helper.call(index_stale, self.binary, self.shards, self.writer.stager, moved)
 
-        def index() -> list[list[tuple[str, bytes]]]:
-            os.nice(EARLY_NICENESS)  # Pagefind inherits it
-            return [index_shard(self.binary, shard, source) for shard in self._todo()]
+    def version(self) -> str:
+        """Pagefind's version, which update_index needs too (a process to ask), once started."""
+        assert self._version is not None
+        return self._version.result()
 
-        self._child = Forked(index)
+    def result(self) -> tuple[frozenset[str], list[list[tuple[str, bool]]]]:
+        """The names of the shards that were stale, and for each of those the files of its bundle,
+        staged (see :func:`index_stale`), once Pagefind is done with them."""
+        assert self._indexed is not None
+        return self._indexed.result()
 
-    def bundles(self) -> list[tuple[Shard, list[tuple[str, bytes]]]]:
-        """The stale shards' bundle files, once Pagefind is done with them."""
-        assert self._child is not None
-        return list(zip(self._todo(), self._child.result()))
 
-    def cancel(self) -> None:
-        """Stop indexing (the build failed): Pagefind must not go on reading a staging folder being removed."""
-        if self._child is not None:
-            self._child.cancel()
+def index_stale(binary: Path, shards: Sequence[Shard], stager: Stager,
+                moved: dict[str, str]) -> tuple[frozenset[str], list[list[tuple[str, bool]]]]:
+    """For :class:`EarlyIndex`, in the build's helper: which of ``shards`` are stale, and the files of
+    the bundle of each of those, staged by the helper itself (their output paths, each with whether
+    it was written), so that neither their bytes nor the writing go through the build. ``moved``
+    holds where the pages this build wrote are until it commits (every other page is the output's);
+    they are the pages that changed."""
+    output = stager.output
 
-    def _todo(self) -> list[Shard]:
-        return [shard for shard in self.shards if self.stale is not None and shard.name in self.stale]
+    def source(path: str) -> Path:
+        return Path(moved[path]) if path in moved else output / path
+
+    stale = stale_shards(shards, output, moved, source, pagefind_version(binary))
+    os.nice(EARLY_NICENESS)  # Pagefind inherits it
+    return stale, [_stage(stager, shard, index_shard(binary, shard, source)) for shard in shards if shard.name in stale]
 
 
 def shards_of(shards: Sequence[Shard], web_urls: Iterable[str]) -> tuple[Shard, ...]:
@@ -483,3 +496,7 @@ def _read(path: Path) -> bytes | None:
 def _last_line(run: subprocess.CompletedProcess[str]) -> str:
     detail = (run.stderr or run.stdout).strip().splitlines()
     return detail[-1] if detail else f"exit status {run.returncode}"
+
+
+# What a build's helper process (workers.Helper) must be forked with for an EarlyIndex.
+EARLY_WORK = (pagefind_version, index_stale)

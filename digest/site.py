@@ -214,6 +214,10 @@ class Site:
     warnings: tuple[Problem, ...] = ()
     memos: Memos = field(default_factory=Memos, repr=False, compare=False)  # for the next build_site(previous=...)
 
+    @property
+    def topic_order(self) -> tuple[TopicRef, ...]:
+        return tuple(topic.ref for topic in self.topics)
+
 
 def _newest_first(posts: list[Post]) -> tuple[Post, ...]:
     """``posts`` (one per URL, in URL order: see ``_dedupe``) newest first, ties in URL order so
@@ -398,29 +402,31 @@ def _cards(posts: Sequence[Post], story_clusters: dict[str, tuple[Post, ...]]) -
         yield Card(members[0], tuple(members[1:]))
 
 
-def _indexes(listed: tuple[Post, ...], topic_refs: dict[tuple[str, ...], tuple[TopicRef, ...]],
-             provider_refs: dict[str, ProviderRef], story_clusters: dict[str, tuple[Post, ...]],
-             config: Config) -> tuple[list[Topic], list[ProviderPage]]:
-    """The topic pages (in the configured order, then by size) and the provider pages (by slug).
+def _topic_order(topic_refs: dict[tuple[str, ...], tuple[TopicRef, ...]], listed: tuple[Post, ...],
+                 config: Config) -> tuple[TopicRef, ...]:
+    """Every topic of a post, in the order the site lists them: the configured order, then by
+    number of listed posts, then by slug. Every topic keeps its page even when all its posts are
+    hidden: badges link there. Counted by the refs' slugs (unique), whose hash Python keeps, rather
+    than by the refs, whose dataclass hash is a Python call."""
+    counts = Counter(ref.slug for post in listed for ref in post.topics)
+    order = {topic_key(name): i for i, name in enumerate(config.topics)}
+    refs = {ref.slug: ref for refs in topic_refs.values() for ref in refs}
+    return tuple(sorted(refs.values(), key=lambda ref: (order.get(topic_key(ref.name), len(order)), -counts[ref.slug], ref.slug)))
 
-    Every topic and provider of a post keeps its page, even when all its posts are hidden: badges
-    link there. Listed posts are grouped by the refs' slugs (unique), whose hash Python keeps,
-    rather than by the refs, whose dataclass hash is a Python call.
-    """
-    topic_of = {ref.slug: ref for refs in topic_refs.values() for ref in refs}
-    by_topic: dict[str, list[Post]] = {slug: [] for slug in topic_of}
-    by_provider: dict[str, list[Post]] = {ref.slug: [] for ref in provider_refs.values()}
-    for post in listed:
+
+def _indexes(stories: Stories, story_clusters: dict[str, tuple[Post, ...]]) -> tuple[list[Topic], list[ProviderPage]]:
+    """The topic pages (in the stories' topic order) and the provider pages (by slug), each listing
+    its listed posts; every provider of a post keeps its page too. Grouped by the refs' slugs."""
+    by_topic: dict[str, list[Post]] = {ref.slug: [] for ref in stories.topic_order}
+    by_provider: dict[str, list[Post]] = {ref.slug: [] for ref in stories.provider_refs.values()}
+    for post in stories.listed:
         for ref in post.topics:
             by_topic[ref.slug].append(post)
         by_provider[post.provider.slug].append(post)
-    order = {topic_key(name): i for i, name in enumerate(config.topics)}
-    topics = sorted(
-        (Topic(topic_of[slug], tuple(items), tuple(_cards(items, story_clusters))) for slug, items in by_topic.items()),
-        key=lambda t: (order.get(topic_key(t.ref.name), len(order)), -len(t.posts), t.ref.slug),
-    )
+    topics = [Topic(ref, tuple(by_topic[ref.slug]), tuple(_cards(by_topic[ref.slug], story_clusters)))
+              for ref in stories.topic_order]
     providers = sorted(
-        (ProviderPage(ref, tuple(by_provider[ref.slug])) for ref in provider_refs.values()),
+        (ProviderPage(ref, tuple(by_provider[ref.slug])) for ref in stories.provider_refs.values()),
         key=lambda p: p.ref.slug,
     )
     return topics, providers
@@ -434,27 +440,66 @@ def _scores(posts: tuple[Post, ...], config: Config) -> dict[str, float]:
     return {p.article.web_url: story_score(p.article, newest, config) for p in posts}
 
 
-@collector_paused()
-def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = Memos(), parallel: bool = False) -> Site:
-    """Assemble the site model from the loaded articles; ``parallel``: a second core is free for it.
+@dataclass
+class Stories:
+    """The first half of the site model: every post placed in the site, with the stories related
+    to it, which is all an article page shows (see :func:`place_stories`); :func:`arrange` makes
+    the lists from it (story clusters, topics, providers, top stories).
 
-    ``previous`` is the last build's ``Site.memos``: related-story matching and story clustering
-    then reuse what no change can have affected (see ``similar.nearest_all`` and
-    ``clusters.find_clusters``), and a title seen before is not slugified and split into words
-    again (see :class:`TitleMemo`); the site is the same with or without them.
-
-    Without the cyclic collector (see ``content.collector_paused``): the model is a million
-    objects that all live on, and each pass of the collector would walk them and the articles
-    again for nothing (a third of this stage's time at 10,000 articles). The same goes for the
-    plan and the feeds.
+    An edit build renders the pages of the search shard it changed from this alone and has the
+    shard indexed while it arranges the lists (see the pipeline). The related stories of a first
+    build may still be being matched in a forked child (see :attr:`related`).
     """
+
+    config: Config
+    posts: tuple[Post, ...]  # newest first; every post gets its page
+    listed: tuple[Post, ...]  # the posts lists show (min_quality), newest first
+    topic_order: tuple[TopicRef, ...]  # every topic of a post, in the order the site lists them (see _topic_order)
+    provider_refs: dict[str, ProviderRef]  # by domain
+    warnings: tuple[Problem, ...]
+    entries: dict[str, similar.Entry] = field(repr=False)  # by web_url: what matching and clustering read
+    titles: dict[str, TitleFacts] = field(repr=False)
+    _own: dict[str, tuple[tuple[RelatedLink, ...], frozenset[str]]] = field(repr=False)
+    _post_links: dict[str, PostLink] = field(repr=False)
+    _match: Callable[[], tuple[dict[str, tuple[str, ...]], similar.Memo]] = field(repr=False)
+    _matching: Forked[tuple[dict[str, tuple[str, ...]], similar.Memo]] | None = field(repr=False)
+    _matched: tuple[dict[str, tuple[RelatedLink, ...]], similar.Memo] | None = field(default=None, repr=False)
+
+    @property
+    def related(self) -> dict[str, tuple[RelatedLink, ...]]:
+        """Each post's related stories, by web_url: its own, then the most similar of ours. Waits
+        for the matching when a forked child does it."""
+        return self._matching_result()[0]
+
+    @property
+    def related_memo(self) -> similar.Memo:
+        return self._matching_result()[1]
+
+    def cancel(self) -> None:
+        """Stop the forked matching, if any (the build failed before it needed the answers)."""
+        if self._matching is not None and self._matched is None:
+            self._matching.cancel()
+
+    def _matching_result(self) -> tuple[dict[str, tuple[RelatedLink, ...]], similar.Memo]:
+        if self._matched is None:
+            nearest, memo = self._matching.result() if self._matching is not None else self._match()
+            post_links = self._post_links
+            related = {url: links + tuple([post_links[key] for key in nearest[url]]) for url, (links, _) in self._own.items()}
+            self._matched = related, memo
+        return self._matched
+
+
+@collector_paused()
+def place_stories(articles: tuple[Article, ...], config: Config, previous: Memos = Memos(), parallel: bool = False) -> Stories:
+    """The first half of the site model (see :class:`Stories`); ``previous`` and ``parallel`` as for
+    :func:`build_site`. A first build with a second core (``parallel``) matches related stories in a
+    forked child, while this process goes on with the lists (:func:`arrange`)."""
     kept, warnings = _dedupe(articles)
     topic_refs = _topic_refs(kept, config)
     overrides = {o.domain: o for o in config.providers}
     provider_refs = _provider_refs(kept, overrides)
     titles = _title_facts(kept, previous.titles)
     posts = _newest_first(_place(kept, titles, topic_refs, provider_refs, config.tz))
-    scores = _scores(posts, config)
     listed = tuple(p for p in posts if is_listed(p.article, config))
     topic_slugs = {names: frozenset(ref.slug for ref in refs) for names, refs in topic_refs.items()}  # like topic_refs
     entries = {p.article.web_url: _similar_entry(p, titles[p.article.title][1], topic_slugs[p.article.topics])
@@ -466,26 +511,51 @@ def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = 
     match = functools.partial(similar.nearest_all, entries, [p.article.web_url for p in listed],
                               {url: (limit - len(links), seen) for url, (links, seen) in own.items()}, previous.related)
     matching = Forked(match) if parallel and previous.related is None and len(posts) >= PARALLEL_RELATED_MIN else None
+    return Stories(config, posts, listed, _topic_order(topic_refs, listed, config), provider_refs, tuple(warnings),
+                   entries, titles, own, post_links, match, matching)
+
+
+@collector_paused()
+def arrange(stories: Stories, previous: Memos = Memos()) -> Site:
+    """The site model from its first half: story clusters, topic and provider pages, top stories.
+    ``previous`` as for :func:`build_site`. Related stories still being matched in a forked child
+    (see :func:`place_stories`) are waited for last."""
+    config, listed = stories.config, stories.listed
     try:
-        story_clusters, clusters_memo = _story_clusters(listed, entries, scores, config, previous.clusters)
-        topics, providers = _indexes(listed, topic_refs, provider_refs, story_clusters, config)
+        scores = _scores(stories.posts, config)
+        story_clusters, clusters_memo = _story_clusters(listed, stories.entries, scores, config, previous.clusters)
+        topics, providers = _indexes(stories, story_clusters)
     except BaseException:
-        if matching is not None:
-            matching.cancel()
+        stories.cancel()
         raise
-    nearest, related_memo = matching.result() if matching is not None else match()
-    related = {url: links + tuple([post_links[key] for key in nearest[url]]) for url, (links, _) in own.items()}
+    related, related_memo = stories.related, stories.related_memo
     # By score alone: the sort is stable and ``listed`` is newest first, so ties stay newest first
     # without a second key (a fifth of the time)
     ranked = sorted(listed, key=lambda p: -scores[p.article.web_url])
     return Site(
         config=config,
-        posts=posts,
+        posts=stories.posts,
         listed=listed,
         top=tuple(itertools.islice(_cards(ranked, story_clusters), config.home_top)),
         topics=tuple(topics),
         providers=tuple(providers),
         related=related,
-        warnings=tuple(warnings),
-        memos=Memos(related_memo, clusters_memo, TitleMemo(titles)),
+        warnings=stories.warnings,
+        memos=Memos(related_memo, clusters_memo, TitleMemo(stories.titles)),
     )
+
+
+def build_site(articles: tuple[Article, ...], config: Config, previous: Memos = Memos(), parallel: bool = False) -> Site:
+    """Assemble the site model from the loaded articles; ``parallel``: a second core is free for it.
+
+    ``previous`` is the last build's ``Site.memos``: related-story matching and story clustering
+    then reuse what no change can have affected (see ``similar.nearest_all`` and
+    ``clusters.find_clusters``), and a title seen before is not slugified and split into words
+    again (see :class:`TitleMemo`); the site is the same with or without them.
+
+    Both halves run without the cyclic collector (see ``content.collector_paused``): the model is
+    a million objects that all live on, and each pass of the collector would walk them and the
+    articles again for nothing (a third of this stage's time at 10,000 articles). The same goes for
+    the plan and the feeds.
+    """
+    return arrange(place_stories(articles, config, previous, parallel), previous)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import gc
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import Markup
 
-from digest.cache import Fingerprinter
+from digest.cache import BuildCache, Fingerprinter, check_outputs
+from digest.pipeline import BuildOptions, build
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,25 @@ def test_a_fingerprinter_and_everything_it_hashed_are_freed_as_soon_as_it_is_dro
         assert gone() is None and hashed() is None
     finally:
         gc.enable()
+
+
+def test_the_output_check_finds_every_recorded_file_changed_or_gone_and_counts_only_for_its_table(
+        synthetic_project: Path):
+    """What a build's helper process checks for BuildCache.current (see check_outputs)."""
+    content, output, cache_dir = synthetic_project / "content", synthetic_project / "_site", synthetic_project / ".cache"
+    build(BuildOptions(content=content, output=output, templates=synthetic_project / "templates",
+                       static=synthetic_project / "static", cache_dir=cache_dir, jobs=1))
+    (output / "index.html").write_bytes(b"tampered")
+    (output / "providers" / "index.html").unlink()
+    check = check_outputs(cache_dir, content, output, "UTC")
+    assert check is not None and check.changed == {"index.html", "providers/index.html"}
+    cache = BuildCache.open(cache_dir, content, output, "UTC")
+    cache.trust(check)
+    home, about = cache.outputs["index.html"][0], cache.outputs["search/index.html"][0]
+    assert not cache.current("index.html", home, output) and cache.current("search/index.html", about, output)
+    other = BuildCache.open(cache_dir, content, output, "UTC")
+    other.trust(replace(check, table=check.table + 1, changed=frozenset({"search/index.html"})))  # another table's answer
+    assert other.current("search/index.html", about, output)  # ignored: the file is stat'ed
+    assert check_outputs(cache_dir, content, output, "another key") is None  # no table recorded for it
+    output.rename(synthetic_project / "moved")
+    assert check_outputs(cache_dir, content, output, "UTC").changed == cache.outputs.keys()  # no output: all gone

@@ -177,13 +177,19 @@ def test_a_new_generator_version_invalidates_the_cache(synthetic_project: Path, 
     assert (again.rendered, again.parsed) == (first.pages, COUNT)
 
 
-def test_an_output_file_changed_by_hand_is_rendered_again(synthetic_project: Path):
-    _build(synthetic_project)
-    home = synthetic_project / "_site" / "index.html"
-    good = home.read_bytes()
+@pytest.mark.parametrize("jobs", [1, 2], ids=["checked in the build", "checked by its helper process"])
+def test_an_output_file_changed_or_removed_by_hand_is_rendered_again(synthetic_project: Path, jobs: int):
+    _build(synthetic_project, jobs=jobs)
+    site = synthetic_project / "_site"
+    home, article = site / "index.html", next(site.glob("20*/*/*/*/index.html"))
+    good = {path: path.read_bytes() for path in (home, article)}
     home.write_bytes(b"tampered")
-    result = _build(synthetic_project)
-    assert result.rendered == 1 and home.read_bytes() == good
+    article.unlink()
+    _retitle(synthetic_project / "content" / "000" / "000100.md", "Edited headline (synthetic)")  # an edit build
+    result = _build(synthetic_project, jobs=jobs)
+    assert all(path.read_bytes() == data for path, data in good.items())
+    assert tree_bytes(site) == _clean_build(synthetic_project)
+    assert result.rendered < result.pages // 2
 
 
 def test_the_output_is_the_same_for_any_number_of_workers(synthetic_project: Path):

@@ -10,9 +10,10 @@ import pytest
 from digest.cache import Fingerprinter
 from digest.config import Config
 from digest.incremental import fingerprint_page
-from digest.pages import Page, plan_pages, url_for
+from digest.pages import Page, plan_articles, plan_pages, url_for
 from tests.test_site import art
-from digest.site import build_site
+from digest.model import Story
+from digest.site import arrange, build_site, place_stories
 
 
 def test_urls_follow_the_documented_scheme():
@@ -56,3 +57,18 @@ def test_a_page_fingerprint_names_its_recipe_and_refuses_code_it_cannot_name():
                  Page("/", "home.html", dict, (local,))):
         with pytest.raises((pickle.PicklingError, AttributeError)):
             fingerprint_page(fingerprint, b"", b"", page)
+
+
+def test_the_article_pages_an_edit_build_plans_before_the_lists_are_those_of_the_whole_plan():
+    """An edit renders its search shard's article pages from the first half of the model alone (see
+    the pipeline): they must be the very pages the whole plan holds, navigation and sidebars included."""
+    articles = tuple(art(i, topics=(("AI", "Robots", "Chips")[i % 3], "AI"), title=f"Robot story {i % 7}",
+                         related=(Story("Elsewhere", f"https://o.com/{i}"),)) for i in range(60))
+    config = Config(topics=("Robots",), page_size=10)
+    stories = place_stories(articles, config)
+    early = plan_articles(stories)
+    site = arrange(stories)
+    whole = plan_pages(build_site(articles, config))
+    assert early.pages == plan_articles(site).pages and len(early.pages) == 60
+    assert plan_pages(site, early) == whole
+    assert [page for page in whole if page.template == "article.html"] == list(early.pages)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from digest.workers import Forked, fork_map
+from digest.workers import Forked, Helper, fork_map
 
 
 def test_every_item_is_computed_once_by_the_workers():
@@ -87,3 +87,43 @@ def test_a_cancelled_forked_call_leaves_no_process_behind(tmp_path):
     child.cancel()
     with pytest.raises(ProcessLookupError):
         os.kill(int(marker.read_text()), 0)  # killed and reaped
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _broken() -> None:
+    raise ValueError("the helper's call broke")
+
+
+def test_a_helper_runs_calls_in_order_in_its_own_process_and_answers_each():
+    helper = Helper((os.getpid, _square, _broken))
+    try:
+        pid = helper.call(os.getpid)
+        squares = [helper.call(_square, n) for n in range(5)]
+        broken = helper.call(_broken)
+        after = helper.call(_square, 9)
+        assert after.result() == 81  # answers can be read in any order; the helper went on after the error
+        assert [answer.result() for answer in squares] == [0, 1, 4, 9, 16]
+        with pytest.raises(ValueError, match="the helper's call broke"):
+            broken.result()
+        helper_pid = pid.result()
+        assert helper_pid != os.getpid()
+        with pytest.raises(ValueError):
+            helper.call(print)  # not a function it was forked with
+    finally:
+        helper.stop()
+    with pytest.raises(ProcessLookupError):
+        os.kill(helper_pid, 0)  # gone and reaped once stopped
+
+
+def test_stopping_a_busy_helper_stops_it_at_once():
+    helper = Helper((os.getpid, time.sleep))
+    pid = helper.call(os.getpid).result()
+    helper.call(time.sleep, 30)
+    started = time.perf_counter()
+    helper.stop()
+    assert time.perf_counter() - started < 5
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # killed and reaped
