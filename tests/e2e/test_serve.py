@@ -93,10 +93,12 @@ def _serve(project: Path) -> Iterator[Served]:
         seen.append(line)
         match = re.search(r"serving the preview at (http://127\.0\.0\.1:\d+/)", line)
         url = match.group(1) if match else None
-    assert url, "".join(seen)
-    yield Served(process, url, lines)
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        assert url, "".join(seen)
+        yield Served(process, url, lines)
+    finally:  # also when the generator is closed at its yield, or the server never said where it serves
+        process.terminate()
+        process.wait(timeout=30)
 
 
 def _edit(project_file: Path, old: str, new: str) -> None:
