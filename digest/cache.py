@@ -302,11 +302,7 @@ class BuildCache:
             return False
         if self._changed_outputs is not None:
             return rel_path not in self._changed_outputs
-        try:
-            stat = os.stat(rel_path, dir_fd=self._output_handle(output))
-        except OSError:
-            return False
-        return (stat.st_size, stat.st_mtime_ns) == entry[1:]
+        return _as_recorded(self._output_handle(output), rel_path, entry)
 
     def _output_handle(self, output: Path) -> int:
         """A handle on the output folder, opened on the first check: each page's file is then stat'ed
@@ -408,25 +404,27 @@ def check_outputs(cache_dir: Path, content: Path, output: Path, key: str) -> Out
     outputs, checksum = _load_table(cache_file(cache_dir, "build", content, output) / "pages", key)
     if not isinstance(outputs, dict) or checksum is None:
         return None
-    changed = set()
     try:
         handle = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
         return OutputCheck(checksum, frozenset(outputs))
     try:
-        for rel_path, (_, size, mtime_ns) in outputs.items():
-            try:
-                stat = os.stat(rel_path, dir_fd=handle)
-            except OSError:
-                changed.add(rel_path)
-                continue
-            if stat.st_size != size or stat.st_mtime_ns != mtime_ns:
-                changed.add(rel_path)
+        changed = frozenset(rel_path for rel_path, entry in outputs.items() if not _as_recorded(handle, rel_path, entry))
     except (TypeError, ValueError):  # not a table this version wrote: BuildCache.open ignores it too
         return None
     finally:
         os.close(handle)
-    return OutputCheck(checksum, frozenset(changed))
+    return OutputCheck(checksum, changed)
+
+
+def _as_recorded(folder: int, rel_path: str, entry: tuple[bytes, int, int]) -> bool:
+    """Whether the file ``rel_path`` in the folder open as ``folder`` has the size and mtime its
+    pages-table ``entry`` (fingerprint, size, mtime) recorded; False when it is gone."""
+    try:
+        stat = os.stat(rel_path, dir_fd=folder)
+    except OSError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == entry[1:]
 
 
 _MAGIC = b"digest build cache\n"

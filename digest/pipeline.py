@@ -100,7 +100,7 @@ def build(options: BuildOptions) -> BuildResult:
     helper, stories, writer = _helper(options), None, None
     try:
         checked = helper.call(check_outputs, options.cache_dir, options.content, options.output,
-                              config.timezone) if helper and options.cache_dir else None
+                              config.timezone) if helper else None
         cache = BuildCache.open(options.cache_dir, options.content, options.output, config.timezone)
         loaded = load_articles(listing, config.tz, drafts=options.drafts, max_file_size=config.max_file_size,
                                parse=cache.parser(config.tz, options.jobs))
